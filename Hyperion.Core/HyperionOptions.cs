@@ -1,0 +1,104 @@
+using Hyperion.Internal.Http1;
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Hyperion;
+
+/// <summary>
+/// Settings for one <see cref="HyperionServer"/>. Every limit here is enforced by the server;
+/// the defaults match or beat Kestrel's.
+/// </summary>
+public sealed class HyperionOptions
+{
+    /// <summary>Address of the default listener, used when <see cref="Endpoints"/> is empty. Default: 127.0.0.1.</summary>
+    public IPAddress Address { get; set; } = IPAddress.Loopback;
+
+    /// <summary>Port of the default listener; 0 picks an ephemeral port (read it back from <see cref="HyperionServer.Port"/>). Default: 9292.</summary>
+    public int Port { get; set; } = 9292;
+
+    /// <summary>Explicit listeners. When non-empty, <see cref="Address"/> and <see cref="Port"/> are ignored.</summary>
+    public IList<IPEndPoint> Endpoints { get; } = new List<IPEndPoint>();
+
+    /// <summary>Adds a listener on <paramref name="address"/>:<paramref name="port"/>.</summary>
+    public HyperionOptions Listen(IPAddress address, int port)
+    {
+        Endpoints.Add(new IPEndPoint(address, port));
+        return this;
+    }
+
+    /// <summary>Accept backlog of each listening socket. Default: 512.</summary>
+    public int ListenBacklog { get; set; } = 512;
+
+    /// <summary>Longest request line (method, target, version) in bytes; longer gets 414. Default: 8 KiB.</summary>
+    public int MaxRequestLineSize { get; set; } = 8 * 1024;
+
+    /// <summary>Largest header section (all field lines) in bytes; larger gets 431. Default: 32 KiB.</summary>
+    public int MaxRequestHeadersTotalSize { get; set; } = 32 * 1024;
+
+    /// <summary>Most header fields in one request; more gets 431. Default: 100.</summary>
+    public int MaxRequestHeaderCount { get; set; } = 100;
+
+    /// <summary>Largest request body in bytes; a larger declared length gets 413 before the body is read. Null: no limit. Default: 30,000,000.</summary>
+    public long? MaxRequestBodySize { get; set; } = 30_000_000;
+
+    /// <summary>Time allowed to receive a whole request head once its first byte arrived; on breach 408 and close. Default: 30 s.</summary>
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an idle keep-alive connection is kept open waiting for its next request. Default: 130 s.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(130);
+
+    /// <summary>Minimum request body data rate in bytes per second, checked after <see cref="MinRequestBodyDataRateGracePeriod"/>; slower gets 408 and close. 0 disables. Default: 240.</summary>
+    public double MinRequestBodyDataRate { get; set; } = 240;
+
+    /// <summary>Grace period before <see cref="MinRequestBodyDataRate"/> is enforced. Default: 5 s.</summary>
+    public TimeSpan MinRequestBodyDataRateGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most connections open at once; a connection beyond it gets 503 and is closed. Null: no limit. Default: null.</summary>
+    public int? MaxConcurrentConnections { get; set; }
+
+    /// <summary>How long <see cref="HyperionServer.RunAsync"/> waits for in-flight requests on SIGINT/SIGTERM. Default: 10 s.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Value of the <c>Server</c> response header; null omits it. Default: "Hyperion".</summary>
+    public string? ServerHeader { get; set; } = "Hyperion";
+
+    /// <summary>Logger factory for access and error logs. Default: none (no logging).</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    internal void Validate()
+    {
+        static void Positive(string name, long value)
+        {
+            if (value <= 0)
+            {
+                throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive.");
+            }
+        }
+
+        Positive(nameof(MaxRequestLineSize), MaxRequestLineSize);
+        Positive(nameof(MaxRequestHeadersTotalSize), MaxRequestHeadersTotalSize);
+        Positive(nameof(MaxRequestHeaderCount), MaxRequestHeaderCount);
+        Positive(nameof(ListenBacklog), ListenBacklog);
+        Positive(nameof(RequestHeadersTimeout), RequestHeadersTimeout.Ticks);
+        Positive(nameof(KeepAliveTimeout), KeepAliveTimeout.Ticks);
+        if (MaxRequestBodySize is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxRequestBodySize));
+        }
+
+        if (MaxConcurrentConnections is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxConcurrentConnections));
+        }
+
+        if (MinRequestBodyDataRate < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MinRequestBodyDataRate));
+        }
+
+        if (ServerHeader is not null && !HeaderValidation.IsValidValue(ServerHeader))
+        {
+            throw new ArgumentException("ServerHeader contains characters not allowed in a header value.", nameof(ServerHeader));
+        }
+    }
+}

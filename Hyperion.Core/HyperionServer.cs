@@ -1,0 +1,415 @@
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Text;
+using Hyperion.Internal.Http1;
+using Hyperion.Internal.Infrastructure;
+using Hyperion.Internal.Routing;
+using Hyperion.Internal.Transport;
+using Microsoft.Extensions.ObjectPool;
+
+namespace Hyperion;
+
+/// <summary>
+/// An HTTP/1.1 server. Register routes and an app, then <see cref="StartAsync"/> or <see cref="RunAsync"/>.
+/// Everything belongs to the instance: two servers in one process never see each other's routes.
+/// </summary>
+public sealed class HyperionServer : IAsyncDisposable
+{
+    private readonly ObjectPool<RackEnv> _envPool;
+    private readonly ConcurrentDictionary<Http1Connection, byte> _connections = new();
+    private readonly List<SocketListener> _listeners = [];
+    private readonly Lock _lifecycle = new();
+    private Timer? _heartbeat;
+    private int _connectionCount;
+    private volatile bool _stopping;
+    private bool _started;
+    private Task? _stopTask;
+
+    /// <summary>Creates a server with <paramref name="options"/> (defaults when null).</summary>
+    public HyperionServer(HyperionOptions? options = null)
+    {
+        Options = options ?? new HyperionOptions();
+        Options.Validate();
+        Log = new ServerLog(Options.LoggerFactory);
+        ServerHeaderLine = Options.ServerHeader is null ? [] : Encoding.Latin1.GetBytes($"Server: {Options.ServerHeader}\r\n");
+        _envPool = new DefaultObjectPool<RackEnv>(new EnvPolicy(), Environment.ProcessorCount * 8);
+        var pool = new PinnedBlockMemoryPool();
+        ReaderOptions = new StreamPipeReaderOptions(pool, bufferSize: PinnedBlockMemoryPool.BlockSize, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
+        WriterOptions = new StreamPipeWriterOptions(pool, minimumBufferSize: PinnedBlockMemoryPool.BlockSize, leaveOpen: true);
+        InMemoryPipeOptions = new PipeOptions(pool, minimumSegmentSize: PinnedBlockMemoryPool.BlockSize, useSynchronizationContext: false);
+    }
+
+    /// <summary>The options this server was created with.</summary>
+    public HyperionOptions Options { get; }
+
+    /// <summary>The bound listener endpoints (ports resolved), available after <see cref="StartAsync"/>.</summary>
+    public IReadOnlyList<IPEndPoint> Endpoints => _listeners.Select(l => l.EndPoint).ToArray();
+
+    /// <summary>The port of the first listener, available after <see cref="StartAsync"/> (useful with port 0).</summary>
+    public int Port => _listeners.Count > 0 ? _listeners[0].EndPoint.Port : throw new InvalidOperationException("The server has not been started.");
+
+    /// <summary>The base URL of the first listener, e.g. <c>http://127.0.0.1:9292/</c>.</summary>
+    public Uri BaseAddress
+    {
+        get
+        {
+            var ep = _listeners.Count > 0 ? _listeners[0].EndPoint : throw new InvalidOperationException("The server has not been started.");
+            var host = ep.Address.Equals(IPAddress.Any) ? "127.0.0.1" : ep.Address.Equals(IPAddress.IPv6Any) ? "[::1]" : ep.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ep.Address}]" : ep.Address.ToString();
+            return new Uri($"http://{host}:{ep.Port}/");
+        }
+    }
+
+    /// <summary>Number of open connections.</summary>
+    public int ConnectionCount => Volatile.Read(ref _connectionCount);
+
+    internal RouteTable Routes { get; } = new();
+
+    internal RackApp? App { get; private set; }
+
+    internal LifecycleHooks Hooks { get; } = new();
+
+    internal DateHeaderCache Date { get; } = new();
+
+    internal ServerLog Log { get; }
+
+    internal byte[] ServerHeaderLine { get; }
+
+    internal StreamPipeReaderOptions ReaderOptions { get; }
+
+    internal StreamPipeWriterOptions WriterOptions { get; }
+
+    internal PipeOptions InMemoryPipeOptions { get; }
+
+    internal bool IsStopping => _stopping;
+
+    // ---------------- routes ----------------
+
+    /// <summary>
+    /// A static route: the response bytes are built now, once, and served with a fresh Date.
+    /// A GET registration also answers HEAD (headers only).
+    /// </summary>
+    public void HandleStatic(string method, string path, string body, string contentType = "text/plain", int status = 200, IEnumerable<(string Name, string Value)>? headers = null)
+        => HandleStatic(method, path, Encoding.UTF8.GetBytes(body ?? throw new ArgumentNullException(nameof(body))), contentType, status, headers);
+
+    /// <summary>A static route with a byte body; see <see cref="HandleStatic(string, string, string, string, int, IEnumerable{ValueTuple{string, string}}?)"/>.</summary>
+    public void HandleStatic(string method, string path, ReadOnlyMemory<byte> body, string contentType, int status = 200, IEnumerable<(string Name, string Value)>? headers = null)
+    {
+        method = CheckRoute(method, path);
+        var response = new StaticResponse(status, contentType ?? throw new ArgumentNullException(nameof(contentType)), body.ToArray(), headers, Options.ServerHeader);
+        Routes.Add(new RouteEntry { Kind = RouteKind.Static, Method = method, Path = path, Static = response });
+    }
+
+    /// <summary>A dynamic-block route: a synchronous delegate over the env, run inline on the connection's loop.</summary>
+    public void Handle(string method, string path, Func<RackEnv, RackResponse> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        method = CheckRoute(method, path);
+        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = method, Path = path, Sync = handler });
+    }
+
+    /// <summary>A dynamic-block route with an asynchronous delegate; it runs inline until its first real await.</summary>
+    public void Handle(string method, string path, Func<RackEnv, ValueTask<RackResponse>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        method = CheckRoute(method, path);
+        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = method, Path = path, Async = handler });
+    }
+
+    /// <summary>A legacy route: the handler receives a fully read <see cref="Request"/>.</summary>
+    public void Handle(string method, string path, IRequestHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        method = CheckRoute(method, path);
+        Routes.Add(new RouteEntry { Kind = RouteKind.Legacy, Method = method, Path = path, Legacy = handler });
+    }
+
+    /// <summary>
+    /// Sets the Rack-like app for every request the route table does not match. Without an app a miss
+    /// is 404, and a path registered only for other methods is 405 with an Allow header.
+    /// </summary>
+    public void Run(RackApp app) => App = app ?? throw new ArgumentNullException(nameof(app));
+
+    /// <summary>Adds a hook run when a request's head has been read, before dispatch. Exceptions are logged and ignored.</summary>
+    public void OnRequestStart(Action<RackEnv> hook) => Hooks.AddStart(hook ?? throw new ArgumentNullException(nameof(hook)));
+
+    /// <summary>Adds a hook run after a response has been written (response null and exception set when the request failed).</summary>
+    public void OnRequestEnd(Action<RackEnv, RackResponse?, Exception?> hook) => Hooks.AddEnd(hook ?? throw new ArgumentNullException(nameof(hook)));
+
+    private static string CheckRoute(string method, string path)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        ArgumentNullException.ThrowIfNull(path);
+        if (!HttpChars.IsToken(Encoding.ASCII.GetBytes(method)) || method.Any(c => c > 0x7F))
+        {
+            throw new ArgumentException($"'{method}' is not a valid method token.", nameof(method));
+        }
+
+        if (path != "*" && (path.Length == 0 || path[0] != '/' || path.Any(c => c > 0x7E || !HttpChars.Target.Contains((byte)c) || c == '?')))
+        {
+            throw new ArgumentException($"'{path}' is not a valid route path: it must start with '/' and hold only visible ASCII, without '?' or '#'.", nameof(path));
+        }
+
+        return KnownMethods.Intern(method);
+    }
+
+    // ---------------- lifecycle ----------------
+
+    /// <summary>Binds every listener and starts accepting. Throws if a port cannot be bound.</summary>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_lifecycle)
+        {
+            if (_started)
+            {
+                throw new InvalidOperationException("The server has already been started.");
+            }
+
+            if (_stopping)
+            {
+                throw new InvalidOperationException("The server has been stopped.");
+            }
+
+            var endpoints = Options.Endpoints.Count > 0 ? Options.Endpoints.ToList() : [new IPEndPoint(Options.Address, Options.Port)];
+            try
+            {
+                foreach (var ep in endpoints)
+                {
+                    _listeners.Add(new SocketListener(this, ep, Options.ListenBacklog));
+                }
+            }
+            catch
+            {
+                foreach (var l in _listeners)
+                {
+                    l.StopAccepting();
+                }
+
+                _listeners.Clear();
+                throw;
+            }
+
+            _started = true;
+            EnsureHeartbeat();
+            foreach (var l in _listeners)
+            {
+                l.Start();
+                Log.Listening($"http://{l.EndPoint}");
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Stops gracefully: stops accepting at once, closes idle keep-alive connections, lets in-flight
+    /// requests finish (answered with Connection: close), and force-closes what is left after
+    /// <paramref name="timeout"/> (default <see cref="HyperionOptions.ShutdownTimeout"/>). Idempotent.
+    /// </summary>
+    public Task StopAsync(TimeSpan? timeout = null)
+    {
+        lock (_lifecycle)
+        {
+            return _stopTask ??= StopCoreAsync(timeout ?? Options.ShutdownTimeout);
+        }
+    }
+
+    private async Task StopCoreAsync(TimeSpan timeout)
+    {
+        _stopping = true;
+        foreach (var l in _listeners)
+        {
+            l.StopAccepting();
+        }
+
+        await Task.WhenAll(_listeners.Select(l => l.AcceptLoop)).ConfigureAwait(false);
+        Log.Stopping(_connections.Count);
+        foreach (var c in _connections.Keys)
+        {
+            c.OnStopping();
+        }
+
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (!_connections.IsEmpty && Environment.TickCount64 < deadline)
+        {
+            await Task.Delay(20).ConfigureAwait(false);
+        }
+
+        if (!_connections.IsEmpty)
+        {
+            Log.StopForced(_connections.Count);
+            foreach (var c in _connections.Keys)
+            {
+                c.Abort();
+            }
+
+            var hardDeadline = Environment.TickCount64 + 2000;
+            while (!_connections.IsEmpty && Environment.TickCount64 < hardDeadline)
+            {
+                await Task.Delay(10).ConfigureAwait(false);
+            }
+        }
+
+        _heartbeat?.Dispose();
+    }
+
+    /// <summary>
+    /// Starts (unless already started), then runs until SIGINT or SIGTERM (or <paramref name="cancellationToken"/>),
+    /// then stops gracefully within <see cref="HyperionOptions.ShutdownTimeout"/>.
+    /// </summary>
+    public async Task RunAsync(CancellationToken cancellationToken = default)
+    {
+        bool started;
+        lock (_lifecycle)
+        {
+            started = _started;
+        }
+
+        if (!started)
+        {
+            await StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.TrySetResult();
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var registration = cancellationToken.Register(() => stop.TrySetResult());
+        await stop.Task.ConfigureAwait(false);
+        await StopAsync(Options.ShutdownTimeout).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops the server (see <see cref="StopAsync"/>).</summary>
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    // ---------------- in-process client ----------------
+
+    /// <summary>
+    /// An <see cref="HttpClient"/> whose requests run through this server's HTTP/1.1 connection code over an
+    /// in-memory duplex pipe: no socket, no port, no <see cref="StartAsync"/> needed. The way to unit-test an app.
+    /// </summary>
+    public HttpClient CreateClient()
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = (_, _) => new ValueTask<Stream>(OpenInProcessConnection()),
+            UseCookies = false,
+            AllowAutoRedirect = false,
+            UseProxy = false,
+        };
+        return new HttpClient(handler) { BaseAddress = new Uri("http://localhost/") };
+    }
+
+    internal Stream OpenInProcessConnection()
+    {
+        if (_stopping)
+        {
+            throw new HttpRequestException("The server is stopping.");
+        }
+
+        if (!TryReserveConnection())
+        {
+            throw new HttpRequestException("MaxConcurrentConnections reached.");
+        }
+
+        EnsureHeartbeat();
+        var toServer = new Pipe(InMemoryPipeOptions);
+        var toClient = new Pipe(InMemoryPipeOptions);
+        var context = new ConnectionContext(null, 80, "http", null);
+        var connection = new Http1Connection(this, toServer.Reader, toClient.Writer, context);
+        context.Abort = () => toServer.Writer.Complete();
+        Track(connection);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await connection.RunAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                Untrack(connection);
+            }
+        });
+        return new DuplexPipeStream(toClient.Reader, toServer.Writer);
+    }
+
+    // ---------------- connections, pooling, heartbeat ----------------
+
+    internal bool TryReserveConnection()
+    {
+        int limit = Options.MaxConcurrentConnections ?? int.MaxValue;
+        while (true)
+        {
+            int current = Volatile.Read(ref _connectionCount);
+            if (current >= limit)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _connectionCount, current + 1, current) == current)
+            {
+                return true;
+            }
+        }
+    }
+
+    internal void ReleaseConnection() => Interlocked.Decrement(ref _connectionCount);
+
+    internal void Track(Http1Connection connection)
+    {
+        _connections.TryAdd(connection, 0);
+        if (_stopping)
+        {
+            connection.OnStopping();
+        }
+    }
+
+    internal void Untrack(Http1Connection connection)
+    {
+        if (_connections.TryRemove(connection, out _))
+        {
+            ReleaseConnection();
+        }
+    }
+
+    internal RackEnv RentEnv() => _envPool.Get();
+
+    internal void ReturnEnv(RackEnv env) => _envPool.Return(env);
+
+    private void EnsureHeartbeat()
+    {
+        if (_heartbeat is null)
+        {
+            lock (_lifecycle)
+            {
+                _heartbeat ??= new Timer(static s => ((HyperionServer)s!).OnHeartbeat(), this, 1000, 1000);
+            }
+        }
+    }
+
+    private void OnHeartbeat()
+    {
+        long now = Environment.TickCount64;
+        foreach (var c in _connections.Keys)
+        {
+            c.OnHeartbeat(now);
+        }
+    }
+
+    private sealed class EnvPolicy : PooledObjectPolicy<RackEnv>
+    {
+        public override RackEnv Create() => new();
+
+        public override bool Return(RackEnv obj)
+        {
+            obj.Reset();
+            return true;
+        }
+    }
+}

@@ -1,0 +1,491 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Hyperion.Internal.Routing;
+using Hyperion.Internal.Transport;
+using Microsoft.Extensions.Logging;
+
+namespace Hyperion.Internal.Http1;
+
+/// <summary>Where a connection is in its request cycle; the heartbeat reads it to apply timeouts.</summary>
+internal enum ConnectionPhase
+{
+    Idle = 0,
+    ReadingHead = 1,
+    Processing = 2,
+    ReadingBody = 3,
+    Closed = 4,
+}
+
+/// <summary>
+/// One HTTP/1.1 connection over a duplex pipe: parse every complete request in the read buffer,
+/// answer each in order (inline when the route completes synchronously), flush once per read batch.
+/// The same code serves sockets and the in-process client.
+/// </summary>
+internal sealed partial class Http1Connection : IRequestBodyReader
+{
+    private readonly HyperionServer _server;
+    private readonly HyperionOptions _options;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly ConnectionContext _context;
+    private readonly CancellationTokenSource _aborted = new();
+
+    private RequestHead _head;
+    private bool _keepAlive;
+    private bool _unflushed;
+    private bool _isHeadRequest;
+    private bool _responseStarted;
+    private int _responseStatus;
+
+    private int _phase;
+    private long _phaseStartedAt;
+    private volatile int _timedOut;
+
+    public Http1Connection(HyperionServer server, PipeReader input, PipeWriter output, ConnectionContext context)
+    {
+        _server = server;
+        _options = server.Options;
+        _input = input;
+        _output = output;
+        _context = context;
+        _head.Reset();
+    }
+
+    public ConnectionContext Context => _context;
+
+    /// <summary>True when the connection ended because the client closed it (no lingering close needed).</summary>
+    public bool EndedByPeer { get; private set; }
+
+    public ConnectionPhase Phase => (ConnectionPhase)Volatile.Read(ref _phase);
+
+    public async Task RunAsync()
+    {
+        RackEnv? env = null;
+        bool needMoreData = false;
+        try
+        {
+            while (true)
+            {
+                ReadResult result;
+                if (needMoreData || !_input.TryRead(out result))
+                {
+                    if (_unflushed)
+                    {
+                        _unflushed = false;
+                        var flush = await _output.FlushAsync().ConfigureAwait(false);
+                        if (flush.IsCompleted)
+                        {
+                            break;
+                        }
+                    }
+
+                    if (env is null)
+                    {
+                        // Stop closes idle keep-alive connections: set the phase first, then look at the flag,
+                        // so StopAsync either sees us idle or we see it stopping.
+                        SetPhase(ConnectionPhase.Idle);
+                        if (_server.IsStopping)
+                        {
+                            break;
+                        }
+                    }
+
+                    result = await _input.ReadAsync().ConfigureAwait(false);
+                }
+
+                needMoreData = false;
+                var buffer = result.Buffer;
+                if (result.IsCanceled)
+                {
+                    _input.AdvanceTo(buffer.Start);
+                    if (_timedOut == (int)RejectionReason.RequestHeadersTimeout && env is not null)
+                    {
+                        await RejectAsync(env, RejectionReason.RequestHeadersTimeout).ConfigureAwait(false);
+                    }
+                    else if (_timedOut != 0)
+                    {
+                        _server.Log.KeepAliveTimeout(_context.RemoteText);
+                    }
+
+                    break;
+                }
+
+                if (buffer.IsEmpty)
+                {
+                    _input.AdvanceTo(buffer.End);
+                    if (result.IsCompleted)
+                    {
+                        EndedByPeer = env is null;
+                        break;
+                    }
+
+                    continue;
+                }
+
+                if (env is null)
+                {
+                    env = _server.RentEnv();
+                    SetPhase(ConnectionPhase.ReadingHead);
+                }
+
+                var status = ParseHead(buffer, env, out int consumed, out var reason);
+                if (status == ParseStatus.Incomplete)
+                {
+                    _input.AdvanceTo(buffer.Start, buffer.End);
+                    if (result.IsCompleted)
+                    {
+                        // The client closed in the middle of a head: nobody is left to answer.
+                        EndedByPeer = true;
+                        break;
+                    }
+
+                    needMoreData = true;
+                    continue;
+                }
+
+                if (status == ParseStatus.Error)
+                {
+                    _input.AdvanceTo(buffer.End);
+                    await RejectAsync(env, reason).ConfigureAwait(false);
+                    break;
+                }
+
+                _input.AdvanceTo(buffer.GetPosition(consumed));
+                SetPhase(ConnectionPhase.Processing);
+                bool keepAlive = await ProcessRequestAsync(env).ConfigureAwait(false);
+                _server.ReturnEnv(env);
+                env = null;
+                if (!keepAlive)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            // The transport went away under us (reset, abort at stop); nothing more can be sent.
+            _server.Log.ConnectionError(_context.RemoteText, ex);
+        }
+        finally
+        {
+            SetPhase(ConnectionPhase.Closed);
+            if (env is not null)
+            {
+                _server.ReturnEnv(env);
+            }
+
+            await FinishAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask FinishAsync()
+    {
+        try
+        {
+            if (_unflushed && !_aborted.IsCancellationRequested)
+            {
+                await _output.FlushAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            // Peer already gone.
+        }
+
+        await _output.CompleteAsync().ConfigureAwait(false);
+        await _input.CompleteAsync().ConfigureAwait(false);
+        _aborted.Cancel();
+        _aborted.Dispose();
+    }
+
+    private ParseStatus ParseHead(in ReadOnlySequence<byte> buffer, RackEnv env, out int consumed, out RejectionReason reason)
+    {
+        if (buffer.IsSingleSegment)
+        {
+            var span = buffer.FirstSpan;
+            var status = Http1Parser.TryParse(span, _options, env, ref _head, out consumed, out reason);
+            if (status == ParseStatus.Complete)
+            {
+                env.CopyHead(span[..consumed]);
+            }
+
+            return status;
+        }
+
+        return ParseHeadMultiSegment(buffer, env, out consumed, out reason);
+    }
+
+    private ParseStatus ParseHeadMultiSegment(in ReadOnlySequence<byte> buffer, RackEnv env, out int consumed, out RejectionReason reason)
+    {
+        // Heads are small; copying one that straddles segments keeps the parser single-span.
+        int limit = _options.MaxRequestLineSize + _options.MaxRequestHeadersTotalSize + 16;
+        int length = (int)Math.Min(buffer.Length, limit);
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            buffer.Slice(0, length).CopyTo(scratch);
+            var span = scratch.AsSpan(0, length);
+            var status = Http1Parser.TryParse(span, _options, env, ref _head, out consumed, out reason);
+            if (status == ParseStatus.Complete)
+            {
+                env.CopyHead(span[..consumed]);
+            }
+
+            return status;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    private async ValueTask<bool> ProcessRequestAsync(RackEnv env)
+    {
+        env.RemoteEndPoint = _context.Remote;
+        env.LocalPort = _context.LocalPort;
+        env.Scheme = _context.Scheme;
+        _keepAlive = _head.Http11 ? !_head.ConnectionClose : _head.ConnectionKeepAlive;
+        _isHeadRequest = ReferenceEquals(env.Method, KnownMethods.Head);
+        _responseStarted = false;
+        _responseStatus = 0;
+
+        if (_head.ContentLength >= 0 && _options.MaxRequestBodySize is long max && _head.ContentLength > max)
+        {
+            // Refuse before reading a byte of the body; with Expect: 100-continue the client never sends it.
+            await RejectAsync(env, RejectionReason.BodyTooLarge).ConfigureAwait(false);
+            return false;
+        }
+
+        BeginBody(env);
+
+        var hooks = _server.Hooks;
+        if (hooks.HasStart)
+        {
+            hooks.RunStart(env, _server.Log);
+        }
+
+        RouteEntry? entry = null;
+        PathRoutes? routes = null;
+        if (_head.AsteriskForm)
+        {
+            routes = _server.Routes.Find("*");
+            entry = routes?.Find(env.Method);
+        }
+        else
+        {
+            routes = _server.Routes.Find(env.PathBytes);
+            entry = routes?.Find(env.Method);
+            if (routes is not null && env.PathBytes.Length > 0)
+            {
+                env.SetKnownPath(routes.Path);
+            }
+        }
+
+        RackResponse response = default;
+        Exception? error = null;
+        try
+        {
+            if (entry is not null && entry.Kind == RouteKind.Static)
+            {
+                WriteStatic(entry.Static!);
+                response = hooks.HasEnd ? entry.Static!.Response : default;
+            }
+            else
+            {
+                response = await InvokeAsync(env, entry, routes).ConfigureAwait(false);
+                await WriteResponseAsync(env, response).ConfigureAwait(false);
+            }
+
+            await FinishBodyAsync().ConfigureAwait(false);
+        }
+        catch (BadRequestException bad)
+        {
+            error = bad;
+            await OnBadBodyAsync(env, bad).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!_aborted.IsCancellationRequested)
+        {
+            error = ex;
+            OnAppError(env, ex);
+        }
+
+        if (hooks.HasEnd)
+        {
+            hooks.RunEnd(env, error is null ? response : (RackResponse?)null, error, _server.Log);
+        }
+
+        if (_server.IsStopping)
+        {
+            _keepAlive = false;
+        }
+
+        return _keepAlive;
+    }
+
+    private ValueTask<RackResponse> InvokeAsync(RackEnv env, RouteEntry? entry, PathRoutes? routes)
+    {
+        if (entry is not null)
+        {
+            switch (entry.Kind)
+            {
+                case RouteKind.Dynamic when entry.Sync is not null:
+                    return new ValueTask<RackResponse>(entry.Sync(env));
+                case RouteKind.Dynamic:
+                    return FlushThenAwait(entry.Async!(env));
+                case RouteKind.Legacy:
+                    return InvokeLegacyAsync(env, entry.Legacy!);
+            }
+        }
+
+        if (_server.App is { } app)
+        {
+            return FlushThenAwait(app(env));
+        }
+
+        if (_head.AsteriskForm)
+        {
+            // OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7).
+            return new ValueTask<RackResponse>(RackResponse.Empty(200, [("Allow", _server.Routes.AllMethods())]));
+        }
+
+        if (routes is not null)
+        {
+            return new ValueTask<RackResponse>(RackResponse.Empty(405, [("Allow", routes.Allow)]));
+        }
+
+        return new ValueTask<RackResponse>(RackResponse.Empty(404));
+    }
+
+    /// <summary>While an app is still working, earlier pipelined responses should not wait in our buffer.</summary>
+    private ValueTask<RackResponse> FlushThenAwait(ValueTask<RackResponse> pending)
+    {
+        if (pending.IsCompleted || !_unflushed)
+        {
+            return pending;
+        }
+
+        return Slow(pending);
+
+        async ValueTask<RackResponse> Slow(ValueTask<RackResponse> task)
+        {
+            _unflushed = false;
+            await _output.FlushAsync().ConfigureAwait(false);
+            return await task.ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask<RackResponse> InvokeLegacyAsync(RackEnv env, IRequestHandler handler)
+    {
+        byte[] body = await ReadWholeBodyAsync().ConfigureAwait(false);
+        var headers = new (string Name, string Value)[env.Headers.Count];
+        for (int i = 0; i < headers.Length; i++)
+        {
+            headers[i] = env.Headers[i];
+        }
+
+        var request = new Request(env.Method, env.Path, env.QueryString, env.Protocol, headers, body, env.RemoteEndPoint);
+        return await handler.HandleAsync(request).ConfigureAwait(false);
+    }
+
+    private async ValueTask OnBadBodyAsync(RackEnv env, BadRequestException bad)
+    {
+        _keepAlive = false;
+        if (!_responseStarted)
+        {
+            await RejectAsync(env, bad.Reason).ConfigureAwait(false);
+        }
+        else
+        {
+            _server.Log.Rejected(_context.RemoteText, env.Method, bad.Reason, bad.StatusCode);
+            Abort();
+        }
+    }
+
+    private void OnAppError(RackEnv env, Exception ex)
+    {
+        _keepAlive = false;
+        if (!_responseStarted)
+        {
+            _server.Log.AppError(env.Method, env.Path, ex);
+            WriteSimple(500);
+        }
+        else
+        {
+            // Part of the response is on the wire: the only honest signal left is to cut the connection.
+            if (ex is IOException)
+            {
+                _server.Log.ConnectionError(_context.RemoteText, ex);
+            }
+            else
+            {
+                _server.Log.AppError(env.Method, env.Path, ex);
+            }
+
+            Abort();
+        }
+    }
+
+    private async ValueTask RejectAsync(RackEnv env, RejectionReason reason)
+    {
+        int status = reason.StatusCode();
+        _server.Log.Rejected(_context.RemoteText, env.Method, reason, status);
+        _keepAlive = false;
+        WriteSimple(status);
+        _unflushed = false;
+        await _output.FlushAsync().ConfigureAwait(false);
+    }
+
+    public void Abort()
+    {
+        _keepAlive = false;
+        try
+        {
+            _aborted.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        _context.Abort?.Invoke();
+        _input.CancelPendingRead();
+    }
+
+    // ---- timeouts and stop, driven by the server's heartbeat ----
+
+    private void SetPhase(ConnectionPhase phase)
+    {
+        _phaseStartedAt = Environment.TickCount64;
+        Interlocked.Exchange(ref _phase, (int)phase);
+    }
+
+    public void OnHeartbeat(long now)
+    {
+        switch (Phase)
+        {
+            case ConnectionPhase.Idle when now - _phaseStartedAt > (long)_options.KeepAliveTimeout.TotalMilliseconds:
+                TimeOut(RejectionReason.None);
+                break;
+            case ConnectionPhase.ReadingHead when now - _phaseStartedAt > (long)_options.RequestHeadersTimeout.TotalMilliseconds:
+                TimeOut(RejectionReason.RequestHeadersTimeout);
+                break;
+            case ConnectionPhase.ReadingBody:
+                CheckBodyRate(now);
+                break;
+        }
+    }
+
+    private void TimeOut(RejectionReason reason)
+    {
+        _timedOut = reason == RejectionReason.None ? -1 : (int)reason;
+        _input.CancelPendingRead();
+    }
+
+    /// <summary>Called once when the server starts stopping: an idle connection closes now.</summary>
+    public void OnStopping()
+    {
+        if (Phase == ConnectionPhase.Idle)
+        {
+            _input.CancelPendingRead();
+        }
+    }
+}

@@ -1,0 +1,68 @@
+namespace Hyperion.Internal.Http1;
+
+/// <summary>rack.input: a read-only stream over the body as it arrives. Reused with its pooled env.</summary>
+internal sealed class RequestBodyStream : Stream
+{
+    private IRequestBodyReader? _reader;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    internal void Attach(IRequestBodyReader reader) => _reader = reader;
+
+    internal void Detach() => _reader = null;
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_reader is null || buffer.IsEmpty)
+        {
+            return new ValueTask<int>(0);
+        }
+
+        return _reader.ReadBodyAsync(buffer, cancellationToken);
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        // Synchronous reads block this thread until bytes arrive; Rack apps are allowed to read rack.input
+        // synchronously, so this is supported rather than refused.
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length);
+        try
+        {
+            var task = ReadAsync(rented.AsMemory(0, buffer.Length));
+            int n = task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
+            rented.AsSpan(0, n).CopyTo(buffer);
+            return n;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}

@@ -1,0 +1,67 @@
+using Hyperion.Internal.Http1;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Hyperion.Internal.Infrastructure;
+
+/// <summary>Every log line the server writes, defined once (LoggerMessage: no formatting cost when the level is off).</summary>
+internal sealed class ServerLog
+{
+    private static readonly Action<ILogger, string, string, RejectionReason, int, Exception?> RejectedMessage =
+        LoggerMessage.Define<string, string, RejectionReason, int>(LogLevel.Information, new EventId(1, "RequestRejected"),
+            "Rejected request from {Remote} ({Method}): {Reason}, answered {Status}");
+
+    private static readonly Action<ILogger, string, string, Exception?> AppErrorMessage =
+        LoggerMessage.Define<string, string>(LogLevel.Error, new EventId(2, "AppError"), "Unhandled exception serving {Method} {Path}");
+
+    private static readonly Action<ILogger, string, Exception?> ConnectionErrorMessage =
+        LoggerMessage.Define<string>(LogLevel.Debug, new EventId(3, "ConnectionError"), "Connection {Remote} ended abruptly");
+
+    private static readonly Action<ILogger, string, Exception?> KeepAliveMessage =
+        LoggerMessage.Define<string>(LogLevel.Debug, new EventId(4, "KeepAliveTimeout"), "Closed idle connection {Remote}");
+
+    private static readonly Action<ILogger, string, Exception?> HookErrorMessage =
+        LoggerMessage.Define<string>(LogLevel.Error, new EventId(5, "HookError"), "A {Hook} hook threw; the request continues");
+
+    private static readonly Action<ILogger, string, Exception?> ListeningMessage =
+        LoggerMessage.Define<string>(LogLevel.Information, new EventId(6, "Listening"), "Listening on {Url}");
+
+    private static readonly Action<ILogger, int, Exception?> StoppingMessage =
+        LoggerMessage.Define<int>(LogLevel.Information, new EventId(7, "Stopping"), "Stopping: draining {Connections} connections");
+
+    private static readonly Action<ILogger, int, Exception?> ForcedMessage =
+        LoggerMessage.Define<int>(LogLevel.Warning, new EventId(8, "StopForced"), "Stop timeout reached: closed {Connections} connections with requests in flight");
+
+    private static readonly Action<ILogger, string, Exception?> FileMissingMessage =
+        LoggerMessage.Define<string>(LogLevel.Warning, new EventId(9, "FileMissing"), "File response not found: {Path}");
+
+    private static readonly Action<ILogger, string, Exception?> OverloadMessage =
+        LoggerMessage.Define<string>(LogLevel.Information, new EventId(10, "ConnectionLimit"), "Refused connection from {Remote}: MaxConcurrentConnections reached, answered 503");
+
+    private readonly ILogger _logger;
+
+    public ServerLog(ILoggerFactory? factory)
+    {
+        _logger = factory?.CreateLogger("Hyperion.Server") ?? NullLogger.Instance;
+    }
+
+    public void Rejected(string remote, string method, RejectionReason reason, int status) => RejectedMessage(_logger, remote, method, reason, status, null);
+
+    public void AppError(string method, string path, Exception ex) => AppErrorMessage(_logger, method, path, ex);
+
+    public void ConnectionError(string remote, Exception ex) => ConnectionErrorMessage(_logger, remote, ex);
+
+    public void KeepAliveTimeout(string remote) => KeepAliveMessage(_logger, remote, null);
+
+    public void HookError(string hook, Exception ex) => HookErrorMessage(_logger, hook, ex);
+
+    public void Listening(string url) => ListeningMessage(_logger, url, null);
+
+    public void Stopping(int connections) => StoppingMessage(_logger, connections, null);
+
+    public void StopForced(int connections) => ForcedMessage(_logger, connections, null);
+
+    public void FileMissing(string path) => FileMissingMessage(_logger, path, null);
+
+    public void ConnectionLimit(string remote) => OverloadMessage(_logger, remote, null);
+}

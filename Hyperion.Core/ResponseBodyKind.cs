@@ -1,0 +1,23 @@
+namespace Hyperion;
+
+/// <summary>The shape of a <see cref="RackResponse"/> body.</summary>
+public enum ResponseBodyKind
+{
+    /// <summary>Bytes known up front.</summary>
+    Bytes = 0,
+
+    /// <summary>A string, sent as UTF-8.</summary>
+    Text = 1,
+
+    /// <summary>A synchronous sequence of chunks.</summary>
+    Chunks = 2,
+
+    /// <summary>An asynchronous sequence of chunks.</summary>
+    AsyncChunks = 3,
+
+    /// <summary>A file on disk.</summary>
+    File = 4,
+
+    /// <summary>A callback that writes the body.</summary>
+    Streaming = 5,
+}
