@@ -38,8 +38,10 @@ internal sealed partial class Http1Connection
 
     private void BeforeHead(int status)
     {
-        if (_server.IsStopping)
+        if (_server.IsStopping || _expectContinuePending)
         {
+            // Stopping, or the client still waits for 100-continue that the app never asked for:
+            // this response ends the connection (RFC 9110 §10.1.1 lets us skip the body by closing).
             _keepAlive = false;
         }
 
