@@ -247,7 +247,7 @@ public sealed class RackEnv
             case "CONTENT_LENGTH": return Headers.Get("Content-Length");
         }
 
-        if (key.Length > 5 && key.StartsWith("HTTP_", StringComparison.Ordinal))
+        if (key.Length > 5 && key.StartsWith("HTTP_", StringComparison.Ordinal) && key is not ("HTTP_CONTENT_TYPE" or "HTTP_CONTENT_LENGTH"))
         {
             return GetHeaderByRackKey(key.AsSpan(5));
         }

@@ -448,6 +448,9 @@ internal sealed partial class Http1Connection : IRequestBodyReader
 
         _context.Abort?.Invoke();
         _input.CancelPendingRead();
+
+        // The transport is gone even if an app task is still running: the connection no longer counts.
+        _server.Untrack(this);
     }
 
     // ---- timeouts and stop, driven by the server's heartbeat ----
