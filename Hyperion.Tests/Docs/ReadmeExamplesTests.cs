@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace Hyperion.Tests.Docs;
+
+/// <summary>The README's C# examples compile against the current Hyperion.Core, exactly as printed.</summary>
+public partial class ReadmeExamplesTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Readme_csharp_blocks_compile()
+    {
+        string root = RepoRoot();
+        var readme = await File.ReadAllTextAsync(Path.Combine(root, "README.md"));
+        var blocks = CSharpBlock().Matches(readme).Select(m => m.Groups[1].Value).ToList();
+        blocks.Should().HaveCountGreaterThanOrEqualTo(2, "the README shows the API and the in-process client");
+
+        var dir = Directory.CreateTempSubdirectory("hyperion-readme-");
+        try
+        {
+            // One block is a program (top-level statements); the others are whole files.
+            int programs = 0;
+            for (int i = 0; i < blocks.Count; i++)
+            {
+                bool topLevel = blocks[i].Contains("await server.RunAsync()", StringComparison.Ordinal);
+                programs += topLevel ? 1 : 0;
+                await File.WriteAllTextAsync(Path.Combine(dir.FullName, topLevel ? "Program.cs" : $"Block{i}.cs"), blocks[i]);
+            }
+
+            programs.Should().Be(1);
+            string core = Path.Combine(root, "Hyperion.Core", "Hyperion.Core.csproj");
+            await File.WriteAllTextAsync(Path.Combine(dir.FullName, "ReadmeExamples.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <OutputType>Exe</OutputType>
+                    <TargetFramework>net10.0</TargetFramework>
+                    <ImplicitUsings>enable</ImplicitUsings>
+                    <Nullable>enable</Nullable>
+                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageReference Include="xunit" Version="2.9.3" />
+                    <ProjectReference Include="{core}" />
+                  </ItemGroup>
+                </Project>
+                """);
+
+            var psi = new ProcessStartInfo("dotnet", ["build", dir.FullName, "--artifacts-path", Path.Combine(dir.FullName, "artifacts"), "-nologo", "-v", "quiet"])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            using var process = Process.Start(psi)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            await process.WaitForExitAsync(cts.Token);
+            output.WriteLine(await stdout);
+            output.WriteLine(await stderr);
+            process.ExitCode.Should().Be(0, "the README examples must compile:\n" + await stdout);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    internal static string RepoRoot([CallerFilePath] string thisFile = "")
+    {
+        var dir = new DirectoryInfo(Path.GetDirectoryName(thisFile)!);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Hyperion.Server.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("Repository root not found above " + thisFile);
+    }
+
+    [GeneratedRegex("```csharp\\n(.*?)```", RegexOptions.Singleline)]
+    private static partial Regex CSharpBlock();
+}
