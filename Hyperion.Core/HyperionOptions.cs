@@ -26,6 +26,16 @@ public sealed class HyperionOptions
         return this;
     }
 
+    /// <summary>
+    /// The connection loop: <see cref="TransportKind.Auto"/> (default) uses io_uring when the kernel offers what
+    /// the loop needs and falls back to managed sockets otherwise. The environment variable
+    /// <c>HYPERION_IO_URING=0|1</c> overrides this setting.
+    /// </summary>
+    public TransportKind Transport { get; set; } = TransportKind.Auto;
+
+    /// <summary>Number of io_uring loop threads, each with its own ring and SO_REUSEPORT listener. Default: processor count.</summary>
+    public int IoUringLoopCount { get; set; } = Environment.ProcessorCount;
+
     /// <summary>Accept backlog of each listening socket. Default: 512.</summary>
     public int ListenBacklog { get; set; } = 512;
 
@@ -79,6 +89,7 @@ public sealed class HyperionOptions
         Positive(nameof(MaxRequestHeadersTotalSize), MaxRequestHeadersTotalSize);
         Positive(nameof(MaxRequestHeaderCount), MaxRequestHeaderCount);
         Positive(nameof(ListenBacklog), ListenBacklog);
+        Positive(nameof(IoUringLoopCount), IoUringLoopCount);
         Positive(nameof(RequestHeadersTimeout), RequestHeadersTimeout.Ticks);
         Positive(nameof(KeepAliveTimeout), KeepAliveTimeout.Ticks);
         if (MaxRequestBodySize is < 0)

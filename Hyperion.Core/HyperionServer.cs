@@ -7,6 +7,7 @@ using Hyperion.Internal.Http1;
 using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Routing;
 using Hyperion.Internal.Transport;
+using Hyperion.Internal.Transport.IoUring;
 using Microsoft.Extensions.ObjectPool;
 
 namespace Hyperion;
@@ -20,6 +21,8 @@ public sealed class HyperionServer : IAsyncDisposable
     private readonly ObjectPool<RackEnv> _envPool;
     private readonly ConcurrentDictionary<Http1Connection, byte> _connections = new();
     private readonly List<SocketListener> _listeners = [];
+    private IoUringTransport? _uring;
+    private IReadOnlyList<IPEndPoint> _endpoints = [];
     private readonly Lock _lifecycle = new();
     private Timer? _heartbeat;
     private int _connectionCount;
@@ -36,6 +39,7 @@ public sealed class HyperionServer : IAsyncDisposable
         ServerHeaderLine = Options.ServerHeader is null ? [] : Encoding.Latin1.GetBytes($"Server: {Options.ServerHeader}\r\n");
         _envPool = new DefaultObjectPool<RackEnv>(new EnvPolicy(), Environment.ProcessorCount * 8);
         var pool = new PinnedBlockMemoryPool();
+        MemoryPool = pool;
         ReaderOptions = new StreamPipeReaderOptions(pool, bufferSize: PinnedBlockMemoryPool.BlockSize, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
         WriterOptions = new StreamPipeWriterOptions(pool, minimumBufferSize: PinnedBlockMemoryPool.BlockSize, leaveOpen: true);
         InMemoryPipeOptions = new PipeOptions(pool, minimumSegmentSize: PinnedBlockMemoryPool.BlockSize, useSynchronizationContext: false);
@@ -45,17 +49,20 @@ public sealed class HyperionServer : IAsyncDisposable
     public HyperionOptions Options { get; }
 
     /// <summary>The bound listener endpoints (ports resolved), available after <see cref="StartAsync"/>.</summary>
-    public IReadOnlyList<IPEndPoint> Endpoints => _listeners.Select(l => l.EndPoint).ToArray();
+    public IReadOnlyList<IPEndPoint> Endpoints => _endpoints;
 
     /// <summary>The port of the first listener, available after <see cref="StartAsync"/> (useful with port 0).</summary>
-    public int Port => _listeners.Count > 0 ? _listeners[0].EndPoint.Port : throw new InvalidOperationException("The server has not been started.");
+    public int Port => _endpoints.Count > 0 ? _endpoints[0].Port : throw new InvalidOperationException("The server has not been started.");
+
+    /// <summary>The transport serving connections once started: <see cref="TransportKind.IoUring"/> or <see cref="TransportKind.Sockets"/>.</summary>
+    public TransportKind ActiveTransport { get; private set; } = TransportKind.Auto;
 
     /// <summary>The base URL of the first listener, e.g. <c>http://127.0.0.1:9292/</c>.</summary>
     public Uri BaseAddress
     {
         get
         {
-            var ep = _listeners.Count > 0 ? _listeners[0].EndPoint : throw new InvalidOperationException("The server has not been started.");
+            var ep = _endpoints.Count > 0 ? _endpoints[0] : throw new InvalidOperationException("The server has not been started.");
             var host = ep.Address.Equals(IPAddress.Any) ? "127.0.0.1" : ep.Address.Equals(IPAddress.IPv6Any) ? "[::1]" : ep.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ep.Address}]" : ep.Address.ToString();
             return new Uri($"http://{host}:{ep.Port}/");
         }
@@ -75,6 +82,8 @@ public sealed class HyperionServer : IAsyncDisposable
     internal ServerLog Log { get; }
 
     internal byte[] ServerHeaderLine { get; }
+
+    internal PinnedBlockMemoryPool MemoryPool { get; }
 
     internal StreamPipeReaderOptions ReaderOptions { get; }
 
@@ -157,7 +166,7 @@ public sealed class HyperionServer : IAsyncDisposable
     // ---------------- lifecycle ----------------
 
     /// <summary>Binds every listener and starts accepting. Throws if a port cannot be bound.</summary>
-    public Task StartAsync(CancellationToken cancellationToken = default)
+    public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         lock (_lifecycle)
         {
@@ -171,7 +180,21 @@ public sealed class HyperionServer : IAsyncDisposable
                 throw new InvalidOperationException("The server has been stopped.");
             }
 
-            var endpoints = Options.Endpoints.Count > 0 ? Options.Endpoints.ToList() : [new IPEndPoint(Options.Address, Options.Port)];
+            _started = true;
+        }
+
+        var endpoints = Options.Endpoints.Count > 0 ? Options.Endpoints.ToList() : [new IPEndPoint(Options.Address, Options.Port)];
+        var kind = ChooseTransport(out string why);
+        if (kind == TransportKind.IoUring)
+        {
+            var uring = new IoUringTransport();
+            await uring.StartAsync(this, endpoints, Options.IoUringLoopCount, Options.ListenBacklog).ConfigureAwait(false);
+            _uring = uring;
+            _endpoints = uring.Endpoints;
+            why = uring.Detail;
+        }
+        else
+        {
             try
             {
                 foreach (var ep in endpoints)
@@ -190,16 +213,54 @@ public sealed class HyperionServer : IAsyncDisposable
                 throw;
             }
 
-            _started = true;
-            EnsureHeartbeat();
+            _endpoints = _listeners.Select(l => l.EndPoint).ToArray();
             foreach (var l in _listeners)
             {
                 l.Start();
-                Log.Listening($"http://{l.EndPoint}");
             }
         }
 
-        return Task.CompletedTask;
+        ActiveTransport = kind;
+        EnsureHeartbeat();
+        Log.Transport(kind == TransportKind.IoUring ? "io_uring" : "sockets", why);
+        foreach (var ep in _endpoints)
+        {
+            Log.Listening($"http://{ep}");
+        }
+    }
+
+    private TransportKind ChooseTransport(out string why)
+    {
+        var kind = Options.Transport;
+        switch (Environment.GetEnvironmentVariable("HYPERION_IO_URING"))
+        {
+            case "0":
+                kind = TransportKind.Sockets;
+                break;
+            case "1":
+                kind = TransportKind.IoUring;
+                break;
+        }
+
+        if (kind == TransportKind.Sockets)
+        {
+            why = "chosen by configuration";
+            return kind;
+        }
+
+        if (Hyperion.Native.IoUringSupport.IsSupported)
+        {
+            why = "available";
+            return TransportKind.IoUring;
+        }
+
+        if (kind == TransportKind.IoUring)
+        {
+            throw new InvalidOperationException("io_uring was required but is unavailable: " + Hyperion.Native.IoUringSupport.Reason);
+        }
+
+        why = "io_uring unavailable, falling back to sockets: " + Hyperion.Native.IoUringSupport.Reason;
+        return TransportKind.Sockets;
     }
 
     /// <summary>
@@ -223,6 +284,7 @@ public sealed class HyperionServer : IAsyncDisposable
             l.StopAccepting();
         }
 
+        _uring?.StopAccepting();
         await Task.WhenAll(_listeners.Select(l => l.AcceptLoop)).ConfigureAwait(false);
         Log.Stopping(_connections.Count);
         foreach (var c in _connections.Keys)
@@ -249,6 +311,11 @@ public sealed class HyperionServer : IAsyncDisposable
             {
                 await Task.Delay(10).ConfigureAwait(false);
             }
+        }
+
+        if (_uring is not null)
+        {
+            await _uring.ShutdownAsync().ConfigureAwait(false);
         }
 
         _heartbeat?.Dispose();

@@ -7,13 +7,13 @@ using Hyperion.Tests.Infrastructure;
 namespace Hyperion.Tests.Api;
 
 /// <summary>Hooks and graceful stop.</summary>
-public class LifecycleTests
+public abstract class LifecycleTests : TransportTests
 {
     [Fact]
     public async Task Hooks_see_every_request_kind_and_a_throwing_hook_breaks_nothing()
     {
         var events = new List<string>();
-        await using var ts = await TestServer.StartAsync(s =>
+        await using var ts = await StartAsync(s =>
         {
             s.HandleStatic("GET", "/static", "s");
             s.Handle("GET", "/dynamic", env => RackResponse.Text(200, "d"));
@@ -52,7 +52,7 @@ public class LifecycleTests
     [Fact]
     public async Task Stop_wakes_a_parked_accept_and_returns_promptly()
     {
-        var server = new HyperionServer(new HyperionOptions { Port = 0 });
+        var server = new HyperionServer(new HyperionOptions { Port = 0, Transport = Transport });
         await server.StartAsync();
         var port = server.Port;
         await Task.Delay(100);
@@ -71,7 +71,7 @@ public class LifecycleTests
     {
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var ts = await TestServer.StartAsync(s =>
+        var ts = await StartAsync(s =>
         {
             s.HandleStatic("GET", "/fast", "fast");
             s.Handle("GET", "/slow", async env =>
@@ -109,7 +109,7 @@ public class LifecycleTests
     public async Task Stop_force_closes_requests_that_outlive_the_timeout()
     {
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var ts = await TestServer.StartAsync(s => s.Handle("GET", "/hang", async env =>
+        var ts = await StartAsync(s => s.Handle("GET", "/hang", async env =>
         {
             entered.TrySetResult();
             await Task.Delay(Timeout.Infinite);
@@ -129,7 +129,7 @@ public class LifecycleTests
     [Fact]
     public async Task RunAsync_returns_after_cancellation_with_a_graceful_drain()
     {
-        var server = new HyperionServer(new HyperionOptions { Port = 0, ShutdownTimeout = TimeSpan.FromSeconds(2) });
+        var server = new HyperionServer(new HyperionOptions { Port = 0, ShutdownTimeout = TimeSpan.FromSeconds(2), Transport = Transport });
         server.HandleStatic("GET", "/", "ok");
         using var cts = new CancellationTokenSource();
         var run = server.RunAsync(cts.Token);
@@ -143,4 +143,14 @@ public class LifecycleTests
         cts.Cancel();
         await run.WaitAsync(TimeSpan.FromSeconds(10));
     }
+}
+
+public sealed class LifecycleTestsOnSockets : LifecycleTests
+{
+    protected override TransportKind Transport => TransportKind.Sockets;
+}
+
+public sealed class LifecycleTestsOnIoUring : LifecycleTests
+{
+    protected override TransportKind Transport => IoUringOrFallback;
 }

@@ -6,14 +6,14 @@ using Hyperion.Tests.Infrastructure;
 namespace Hyperion.Tests.Api;
 
 /// <summary>The env's typed members and its Rack-key view, seen from an app.</summary>
-public class RackEnvTests
+public abstract class RackEnvTests : TransportTests
 {
     [Fact]
     public async Task Rack_keys_match_the_request_over_a_socket()
     {
         Dictionary<string, object?>? seen = null;
         bool typedAgrees = false;
-        await using var ts = await TestServer.StartAsync(s => s.Run(env =>
+        await using var ts = await StartAsync(s => s.Run(env =>
         {
             seen = new[]
             {
@@ -55,7 +55,7 @@ public class RackEnvTests
     public async Task Host_without_port_gives_the_listener_port()
     {
         string? port = null;
-        await using var ts = await TestServer.StartAsync(s => s.Run(env =>
+        await using var ts = await StartAsync(s => s.Run(env =>
         {
             port = (string?)env["SERVER_PORT"];
             return ValueTask.FromResult(RackResponse.Empty(204));
@@ -70,7 +70,7 @@ public class RackEnvTests
     public async Task App_keys_are_per_request_and_server_keys_are_read_only()
     {
         var results = new List<string>();
-        await using var ts = await TestServer.StartAsync(s =>
+        await using var ts = await StartAsync(s =>
         {
             s.OnRequestStart(env => env["app.user"] = "from-hook:" + env.Path);
             s.Run(env =>
@@ -101,7 +101,7 @@ public class RackEnvTests
     public async Task Keys_lists_standard_and_header_keys()
     {
         List<string>? keys = null;
-        await using var ts = await TestServer.StartAsync(s => s.Run(env =>
+        await using var ts = await StartAsync(s => s.Run(env =>
         {
             keys = env.Keys.ToList();
             return ValueTask.FromResult(RackResponse.Empty(204));
@@ -117,7 +117,7 @@ public class RackEnvTests
     public async Task Env_is_reset_between_requests_on_a_pooled_instance()
     {
         var seen = new List<string>();
-        await using var ts = await TestServer.StartAsync(s => s.Run(env =>
+        await using var ts = await StartAsync(s => s.Run(env =>
         {
             seen.Add($"{env.Path}|{env.QueryString}|{env.Headers.Count}|{env["app.mark"] ?? "none"}");
             env["app.mark"] = "set";
@@ -135,7 +135,7 @@ public class RackEnvTests
     public async Task Header_values_keep_obs_text_bytes()
     {
         string? value = null;
-        await using var ts = await TestServer.StartAsync(s => s.Run(env =>
+        await using var ts = await StartAsync(s => s.Run(env =>
         {
             value = env.Headers["X-Latin"];
             return ValueTask.FromResult(RackResponse.Empty(204));
@@ -145,4 +145,14 @@ public class RackEnvTests
         await c.ReadResponseAsync();
         value.Should().Be("caf\u00e9");
     }
+}
+
+public sealed class RackEnvTestsOnSockets : RackEnvTests
+{
+    protected override TransportKind Transport => TransportKind.Sockets;
+}
+
+public sealed class RackEnvTestsOnIoUring : RackEnvTests
+{
+    protected override TransportKind Transport => IoUringOrFallback;
 }

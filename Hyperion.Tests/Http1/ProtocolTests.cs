@@ -6,9 +6,9 @@ using Hyperion.Tests.Infrastructure;
 namespace Hyperion.Tests.Http1;
 
 /// <summary>RFC 9112 behaviour a client sees on the wire: keep-alive, pipelining, bodies, HEAD, OPTIONS, target forms.</summary>
-public class ProtocolTests
+public abstract class ProtocolTests : TransportTests
 {
-    private static async Task<TestServer> StartEchoServerAsync(Action<HyperionOptions>? options = null) => await TestServer.StartAsync(s =>
+    private async Task<TestServer> StartEchoServerAsync(Action<HyperionOptions>? options = null) => await StartAsync(s =>
     {
         s.HandleStatic("GET", "/static", "Hello, World!");
         s.Handle("GET", "/dynamic", env => RackResponse.Text(200, "dyn " + env.QueryString));
@@ -106,7 +106,7 @@ public class ProtocolTests
     public async Task Request_body_streams_into_rack_input_as_bytes_arrive()
     {
         var firstChunkSeen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var ts = await TestServer.StartAsync(s => s.Run(async env =>
+        await using var ts = await StartAsync(s => s.Run(async env =>
         {
             var buffer = new byte[100];
             int n = await env.Body.ReadAsync(buffer);
@@ -210,7 +210,7 @@ public class ProtocolTests
     [Fact]
     public async Task HttpClient_round_trips_every_route_kind()
     {
-        await using var ts = await TestServer.StartAsync(s =>
+        await using var ts = await StartAsync(s =>
         {
             s.HandleStatic("GET", "/static", "s");
             s.Handle("GET", "/dynamic", env => RackResponse.Text(200, "d"));
@@ -242,8 +242,8 @@ public class ProtocolTests
     [Fact]
     public async Task Two_servers_in_one_process_do_not_share_routes()
     {
-        await using var a = await TestServer.StartAsync(s => s.HandleStatic("GET", "/a", "a"));
-        await using var b = await TestServer.StartAsync(s => s.HandleStatic("GET", "/b", "b"));
+        await using var a = await StartAsync(s => s.HandleStatic("GET", "/a", "a"));
+        await using var b = await StartAsync(s => s.HandleStatic("GET", "/b", "b"));
         using var ca = a.CreateHttpClient();
         using var cb = b.CreateHttpClient();
         (await ca.GetAsync("/b")).StatusCode.Should().Be(HttpStatusCode.NotFound);
@@ -254,7 +254,7 @@ public class ProtocolTests
     [Fact]
     public async Task Several_listeners_serve_the_same_routes()
     {
-        await using var ts = await TestServer.StartAsync(s => s.HandleStatic("GET", "/x", "x"), o =>
+        await using var ts = await StartAsync(s => s.HandleStatic("GET", "/x", "x"), o =>
         {
             o.Listen(IPAddress.Loopback, 0);
             o.Listen(IPAddress.Loopback, 0);
@@ -273,4 +273,14 @@ public class ProtocolTests
         public ValueTask<RackResponse> HandleAsync(Request request)
             => ValueTask.FromResult(RackResponse.Text(200, $"{request.Method} {request.Path} {request.Query} {request.Version} {request.Body.Length}"));
     }
+}
+
+public sealed class ProtocolTestsOnSockets : ProtocolTests
+{
+    protected override TransportKind Transport => TransportKind.Sockets;
+}
+
+public sealed class ProtocolTestsOnIoUring : ProtocolTests
+{
+    protected override TransportKind Transport => IoUringOrFallback;
 }

@@ -6,14 +6,14 @@ using Hyperion.Tests.Infrastructure;
 namespace Hyperion.Tests.Http1;
 
 /// <summary>Every response body shape, framing chosen by the server, trailers, and refusal of bad app output.</summary>
-public class ResponseTests
+public abstract class ResponseTests : TransportTests
 {
     private static ReadOnlyMemory<byte> B(string s) => Encoding.UTF8.GetBytes(s);
 
     [Fact]
     public async Task Chunk_sequence_is_sent_chunked_on_http11_and_close_delimited_on_http10()
     {
-        await using var ts = await TestServer.StartAsync(s => s.Run(env =>
+        await using var ts = await StartAsync(s => s.Run(env =>
             ValueTask.FromResult(RackResponse.Chunks(200, [("Content-Type", "text/plain")], [B("one,"), B("two,"), B("three")]))));
         using (var c = await ts.ConnectAsync())
         {
@@ -44,7 +44,7 @@ public class ResponseTests
             yield return B("second");
         }
 
-        await using var ts = await TestServer.StartAsync(s => s.Run(env => ValueTask.FromResult(RackResponse.AsyncChunks(200, null, Produce()))));
+        await using var ts = await StartAsync(s => s.Run(env => ValueTask.FromResult(RackResponse.AsyncChunks(200, null, Produce()))));
         using var c = await ts.ConnectAsync();
         await c.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         var head = await c.ReadHeadAsync();
@@ -69,7 +69,7 @@ public class ResponseTests
     public async Task Streaming_callback_flushes_reach_the_client_and_trailers_follow_the_body()
     {
         var step = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var ts = await TestServer.StartAsync(s => s.Run(env => ValueTask.FromResult(RackResponse.Streaming(200, [("Content-Type", "text/plain")], async w =>
+        await using var ts = await StartAsync(s => s.Run(env => ValueTask.FromResult(RackResponse.Streaming(200, [("Content-Type", "text/plain")], async w =>
         {
             await w.WriteAsync("part1;");
             await w.FlushAsync();
@@ -91,7 +91,7 @@ public class ResponseTests
     [Fact]
     public async Task Trailers_are_sent_after_a_chunked_body()
     {
-        await using var ts = await TestServer.StartAsync(s => s.Run(env =>
+        await using var ts = await StartAsync(s => s.Run(env =>
             ValueTask.FromResult(RackResponse.Text(200, "body").WithTrailers([("grpc-status", "0"), ("X-Sum", "42")]))));
         using var c = await ts.ConnectAsync();
         await c.SendAsync("GET / HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n\r\n");
@@ -111,7 +111,7 @@ public class ResponseTests
         await File.WriteAllBytesAsync(path, content);
         try
         {
-            await using var ts = await TestServer.StartAsync(s =>
+            await using var ts = await StartAsync(s =>
             {
                 s.Handle("GET", "/file", env => RackResponse.File(200, null, path));
                 s.Handle("GET", "/missing", env => RackResponse.File(200, null, path + ".nope"));
@@ -140,7 +140,7 @@ public class ResponseTests
     [InlineData("Bad Name", "v")]
     public async Task Header_with_crlf_or_controls_is_refused_not_sent(string name, string value)
     {
-        await using var ts = await TestServer.StartAsync(s => s.Run(env =>
+        await using var ts = await StartAsync(s => s.Run(env =>
             ValueTask.FromResult(new RackResponse(200, [(name, value)], "should not be sent"))));
         using var c = await ts.ConnectAsync();
         await c.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -154,7 +154,7 @@ public class ResponseTests
     [Fact]
     public async Task App_exception_gives_500_and_other_clients_are_unharmed()
     {
-        await using var ts = await TestServer.StartAsync(s =>
+        await using var ts = await StartAsync(s =>
         {
             s.Handle("GET", "/boom", RackResponse (env) => throw new InvalidOperationException("boom"));
             s.Handle("GET", "/ok", env => RackResponse.Text(200, "ok"));
@@ -167,7 +167,7 @@ public class ResponseTests
     [Fact]
     public async Task Server_sets_date_server_and_content_length_and_app_content_type_wins()
     {
-        await using var ts = await TestServer.StartAsync(s => s.Run(env =>
+        await using var ts = await StartAsync(s => s.Run(env =>
             ValueTask.FromResult(new RackResponse(201, [("Content-Type", "application/json"), ("X-Custom", "1")], "{}"))));
         using var c = await ts.ConnectAsync();
         await c.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -183,7 +183,7 @@ public class ResponseTests
     [Fact]
     public async Task No_content_and_not_modified_carry_no_body_or_length()
     {
-        await using var ts = await TestServer.StartAsync(s =>
+        await using var ts = await StartAsync(s =>
         {
             s.Handle("GET", "/204", env => RackResponse.Empty(204));
             s.Handle("GET", "/304", env => RackResponse.Empty(304));
@@ -200,7 +200,7 @@ public class ResponseTests
     [Fact]
     public async Task Streaming_body_with_declared_length_is_sent_unchunked()
     {
-        await using var ts = await TestServer.StartAsync(s => s.Run(env => ValueTask.FromResult(RackResponse.Streaming(200, [("Content-Length", "10")], async w =>
+        await using var ts = await StartAsync(s => s.Run(env => ValueTask.FromResult(RackResponse.Streaming(200, [("Content-Length", "10")], async w =>
         {
             await w.WriteAsync("01234");
             await w.WriteAsync("56789");
@@ -211,4 +211,14 @@ public class ResponseTests
         r.Header("Transfer-Encoding").Should().BeNull();
         r.BodyText.Should().Be("0123456789");
     }
+}
+
+public sealed class ResponseTestsOnSockets : ResponseTests
+{
+    protected override TransportKind Transport => TransportKind.Sockets;
+}
+
+public sealed class ResponseTestsOnIoUring : ResponseTests
+{
+    protected override TransportKind Transport => IoUringOrFallback;
 }

@@ -23,21 +23,40 @@ public class AllocationTests(ITestOutputHelper output)
     private const int Measured = 10_000;
     private const int Rounds = 3;
 
-    [Theory]
-    [InlineData("/static", 0)]
-    [InlineData("/dynamic", 0)]
-    [InlineData("/app", 0)]
-    public async Task Hello_routes_allocate_nothing_per_request(string path, int maxBytesPerRequest)
+    public static TheoryData<string, TransportKind, int> Routes()
     {
-        await using var ts = await TestServer.StartAsync(s =>
+        var data = new TheoryData<string, TransportKind, int>();
+        foreach (var transport in new[] { TransportKind.Sockets, TransportKind.IoUring })
+        {
+            if (transport == TransportKind.IoUring && !Hyperion.Native.IoUringSupport.IsSupported)
+            {
+                continue; // IoUringAvailabilityTests reports the skip
+            }
+
+            data.Add("/static", transport, 0);
+            data.Add("/dynamic", transport, 0);
+            data.Add("/app", transport, 0);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Routes))]
+    public async Task Hello_routes_allocate_nothing_per_request(string path, TransportKind transport, int maxBytesPerRequest)
+    {
+        await using var ts = await TestServer.StartAsync(
+            s =>
         {
             s.HandleStatic("GET", "/static", "Hello, World!");
             s.Handle("GET", "/dynamic", env => RackResponse.Text(200, "Hello, World!"));
             s.Run(env => new ValueTask<RackResponse>(RackResponse.Text(200, "Hello, World!")));
-        });
+        },
+            o => o.Transport = transport);
+        ts.Server.ActiveTransport.Should().Be(transport);
 
         double perRequest = await Task.Factory.StartNew(() => Measure(ts.Port, path), TaskCreationOptions.LongRunning);
-        output.WriteLine($"{path}: {perRequest:F3} bytes/request (best of {Rounds} rounds of {Measured} requests)");
+        output.WriteLine($"{path} on {transport}: {perRequest:F3} bytes/request (best of {Rounds} rounds of {Measured} requests)");
         ((int)perRequest).Should().BeLessThanOrEqualTo(maxBytesPerRequest);
     }
 

@@ -46,6 +46,12 @@ internal sealed class RequestBodyStream : Stream
         try
         {
             var task = ReadAsync(rented.AsMemory(0, buffer.Length));
+            if (!task.IsCompleted && Transport.IoUring.IoUringLoop.IsLoopThread)
+            {
+                // Blocking here would stall the very loop that has to deliver the bytes.
+                throw new InvalidOperationException("Synchronous reads of rack.input that must wait for data are not allowed on the io_uring loop thread; use ReadAsync.");
+            }
+
             int n = task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
             rented.AsSpan(0, n).CopyTo(buffer);
             return n;

@@ -38,6 +38,12 @@ internal sealed class ServerLog
     private static readonly Action<ILogger, string, Exception?> OverloadMessage =
         LoggerMessage.Define<string>(LogLevel.Information, new EventId(10, "ConnectionLimit"), "Refused connection from {Remote}: MaxConcurrentConnections reached, answered 503");
 
+    private static readonly Action<ILogger, int, Exception?> LoopFailedMessage =
+        LoggerMessage.Define<int>(LogLevel.Critical, new EventId(11, "LoopFailed"), "io_uring loop {Loop} failed and stopped");
+
+    private static readonly Action<ILogger, string, string, Exception?> TransportMessage =
+        LoggerMessage.Define<string, string>(LogLevel.Information, new EventId(12, "Transport"), "Transport: {Transport} ({Detail})");
+
     private readonly ILogger _logger;
 
     public ServerLog(ILoggerFactory? factory)
@@ -62,6 +68,10 @@ internal sealed class ServerLog
     public void StopForced(int connections) => ForcedMessage(_logger, connections, null);
 
     public void FileMissing(string path) => FileMissingMessage(_logger, path, null);
+
+    public void LoopFailed(int loop, Exception ex) => LoopFailedMessage(_logger, loop, ex);
+
+    public void Transport(string transport, string detail) => TransportMessage(_logger, transport, detail, null);
 
     public void ConnectionLimit(string remote) => OverloadMessage(_logger, remote, null);
 }

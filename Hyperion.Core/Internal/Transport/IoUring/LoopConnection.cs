@@ -1,0 +1,195 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Threading.Tasks.Sources;
+using Hyperion.Internal.Http1;
+
+namespace Hyperion.Internal.Transport.IoUring;
+
+/// <summary>
+/// One accepted socket on an io_uring loop. Received bytes are written into <see cref="Input"/>, whose
+/// reader (the HTTP/1.1 connection) resumes inline on the loop thread; what the connection writes to
+/// <see cref="Output"/> is sent by <see cref="DrainAsync"/>, one send in flight at a time.
+/// All members except the pipes' far ends are used on the loop thread only.
+/// </summary>
+internal sealed class LoopConnection : IValueTaskSource<int>
+{
+    private readonly IoUringLoop _loop;
+    private ManualResetValueTaskSourceCore<int> _send;
+
+    public LoopConnection(IoUringLoop loop, int fd, ulong id, IPEndPoint? remote, int localPort, PipeOptions inputOptions, PipeOptions outputOptions)
+    {
+        _loop = loop;
+        Fd = fd;
+        Id = id;
+        Input = new Pipe(inputOptions);
+        Output = new Pipe(outputOptions);
+        Context = new ConnectionContext(remote, localPort, "http", null);
+        Context.Abort = () => _loop.Post(static s => ((LoopConnection)s!).AbortOnLoop(), this);
+        _send.RunContinuationsAsynchronously = false;
+    }
+
+    public int Fd { get; }
+
+    public ulong Id { get; }
+
+    public Pipe Input { get; }
+
+    public Pipe Output { get; }
+
+    public ConnectionContext Context { get; }
+
+    public Http1Connection? Protocol { get; set; }
+
+    public bool RecvArmed { get; set; }
+
+    public bool SendInFlight { get; set; }
+
+    public bool InputCompleted { get; private set; }
+
+    public bool InputPaused { get; private set; }
+
+    public bool Closed { get; set; }
+
+    public bool Lingering { get; set; }
+
+    public long LingerDeadline { get; set; }
+
+    /// <summary>Whether the loop should keep a receive armed for this connection.</summary>
+    public bool WantsRecv => !Closed && (Lingering || (!InputCompleted && !InputPaused));
+
+    /// <summary>Hands received bytes to the protocol; with a synchronous route the response is produced before this returns.</summary>
+    public void OnData(ReadOnlySpan<byte> data)
+    {
+        if (InputCompleted)
+        {
+            return; // lingering close: discard
+        }
+
+        var writer = Input.Writer;
+        data.CopyTo(writer.GetSpan(data.Length));
+        writer.Advance(data.Length);
+        var flush = writer.FlushAsync();
+        if (flush.IsCompletedSuccessfully)
+        {
+            if (flush.Result.IsCompleted)
+            {
+                // The protocol stopped reading: nothing more is wanted.
+                CompleteInput(null);
+            }
+
+            return;
+        }
+
+        // Back-pressure: the app is not reading its body. Stop receiving until the pipe drains.
+        InputPaused = true;
+        _ = ResumeWhenFlushedAsync(flush);
+    }
+
+    private async Task ResumeWhenFlushedAsync(ValueTask<FlushResult> flush)
+    {
+        FlushResult result;
+        try
+        {
+            result = await flush.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
+        {
+            result = new FlushResult(isCanceled: false, isCompleted: true);
+        }
+
+        _loop.Post(static s =>
+        {
+            var (c, completed) = ((LoopConnection, bool))s!;
+            c.InputPaused = false;
+            if (completed)
+            {
+                c.CompleteInput(null);
+            }
+
+            c._loop.EnsureRecv(c);
+        }, (this, result.IsCompleted));
+    }
+
+    public void CompleteInput(Exception? error)
+    {
+        if (!InputCompleted)
+        {
+            InputCompleted = true;
+            Input.Writer.Complete(error);
+        }
+    }
+
+    /// <summary>Sends everything the protocol writes; ends when the protocol completes its output.</summary>
+    public async Task DrainAsync()
+    {
+        var reader = Output.Reader;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                foreach (var segment in buffer)
+                {
+                    int offset = 0;
+                    while (offset < segment.Length)
+                    {
+                        int sent;
+                        using (var pin = segment.Pin())
+                        {
+                            sent = await SendAsync(Address(pin, offset), segment.Length - offset).ConfigureAwait(false);
+                        }
+
+                        if (sent <= 0)
+                        {
+                            return; // peer gone (EPIPE/ECONNRESET) or cancelled by an abort
+                        }
+
+                        offset += sent;
+                    }
+                }
+
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            reader.Complete();
+            _loop.Post(static s => ((LoopConnection)s!)._loop.OnOutputDone((LoopConnection)s!), this);
+        }
+    }
+
+    private static unsafe nint Address(MemoryHandle pin, int offset) => (nint)((byte*)pin.Pointer + offset);
+
+    private ValueTask<int> SendAsync(nint data, int length)
+    {
+        if (Closed)
+        {
+            return new ValueTask<int>(-1);
+        }
+
+        _send.Reset();
+        _loop.SubmitSend(this, data, (uint)length);
+        return new ValueTask<int>(this, _send.Version);
+    }
+
+    public void OnSendCompleted(int result) => _send.SetResult(result);
+
+    private void AbortOnLoop()
+    {
+        Output.Reader.CancelPendingRead();
+        _loop.CloseNow(this);
+    }
+
+    int IValueTaskSource<int>.GetResult(short token) => _send.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _send.GetStatus(token);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _send.OnCompleted(continuation, state, token, flags);
+}

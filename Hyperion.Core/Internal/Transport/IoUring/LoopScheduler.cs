@@ -1,0 +1,13 @@
+using System.IO.Pipelines;
+
+namespace Hyperion.Internal.Transport.IoUring;
+
+/// <summary>Runs pipe continuations on a loop thread: queued locally when already there, else queued and the loop woken.</summary>
+internal sealed class LoopScheduler : PipeScheduler
+{
+    private readonly IoUringLoop _loop;
+
+    public LoopScheduler(IoUringLoop loop) => _loop = loop;
+
+    public override void Schedule(Action<object?> action, object? state) => _loop.Post(action, state);
+}

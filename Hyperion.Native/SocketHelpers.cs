@@ -1,0 +1,96 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Hyperion.Native;
+
+/// <summary>Socket calls on raw descriptors that the ring does not make for us.</summary>
+public static unsafe class SocketHelpers
+{
+    /// <summary>A listening socket with SO_REUSEADDR and SO_REUSEPORT, so each loop can have its own on one port.</summary>
+    public static Socket CreateReusePortListener(IPEndPoint endpoint, int backlog)
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (endpoint.AddressFamily == AddressFamily.InterNetworkV6 && endpoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            int one = 1;
+            if (Libc.SetSockOpt((int)socket.Handle, Libc.SolSocket, Libc.SoReusePort, &one, sizeof(int)) != 0)
+            {
+                throw new IoUringException("setsockopt(SO_REUSEPORT)", Libc.LastErrno);
+            }
+
+            socket.Bind(endpoint);
+            socket.Listen(backlog);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Disables Nagle: responses are written whole, so waiting for more only adds latency.</summary>
+    public static void SetNoDelay(int fd)
+    {
+        int one = 1;
+        Libc.SetSockOpt(fd, Libc.IpprotoTcp, Libc.TcpNodelay, &one, sizeof(int));
+    }
+
+    /// <summary>The peer address of a connected socket, or null.</summary>
+    public static IPEndPoint? GetPeer(int fd)
+    {
+        byte* buffer = stackalloc byte[128];
+        uint length = 128;
+        if (Libc.GetPeerName(fd, buffer, &length) != 0)
+        {
+            return null;
+        }
+
+        ushort family = *(ushort*)buffer;
+        int port = (buffer[2] << 8) | buffer[3];
+        if (family == 2)
+        {
+            return new IPEndPoint(new IPAddress(new ReadOnlySpan<byte>(buffer + 4, 4)), port);
+        }
+
+        if (family == 10)
+        {
+            var address = new IPAddress(new ReadOnlySpan<byte>(buffer + 8, 16), *(uint*)(buffer + 24));
+            return new IPEndPoint(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address, port);
+        }
+
+        return null;
+    }
+
+    /// <summary>Best-effort blocking write of a short message (used for the 503 on an over-limit accept).</summary>
+    public static void WriteAll(int fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* p = data)
+        {
+            Libc.Write(fd, p, (nuint)data.Length);
+        }
+    }
+
+    /// <summary>close(2).</summary>
+    public static void Close(int fd) => Libc.Close(fd);
+
+    /// <summary>An eventfd other threads write to wake a ring that keeps a read armed on it.</summary>
+    public static int CreateEventFd()
+    {
+        int fd = Libc.EventFd(0, Libc.EfdCloexec | Libc.EfdNonblock);
+        return fd >= 0 ? fd : throw new IoUringException("eventfd", Libc.LastErrno);
+    }
+
+    /// <summary>Adds 1 to an eventfd.</summary>
+    public static void Signal(int eventFd)
+    {
+        ulong one = 1;
+        Libc.Write(eventFd, &one, sizeof(ulong));
+    }
+}
