@@ -36,6 +36,12 @@ public sealed class HyperionOptions
     /// <summary>Number of io_uring loop threads, each with its own ring and SO_REUSEPORT listener. Default: processor count.</summary>
     public int IoUringLoopCount { get; set; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// Provided receive buffers per io_uring loop (a power of two; 4 KiB each). Idle connections hold none;
+    /// when all are in use a receive waits for one to come back. Default: 256 (1 MiB per loop).
+    /// </summary>
+    public int IoUringBufferCount { get; set; } = 256;
+
     /// <summary>Accept backlog of each listening socket. Default: 512.</summary>
     public int ListenBacklog { get; set; } = 512;
 
@@ -90,6 +96,10 @@ public sealed class HyperionOptions
         Positive(nameof(MaxRequestHeaderCount), MaxRequestHeaderCount);
         Positive(nameof(ListenBacklog), ListenBacklog);
         Positive(nameof(IoUringLoopCount), IoUringLoopCount);
+        if (IoUringBufferCount is < 1 or > 32768 || (IoUringBufferCount & (IoUringBufferCount - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(IoUringBufferCount), IoUringBufferCount, "A power of two from 1 to 32768.");
+        }
         Positive(nameof(RequestHeadersTimeout), RequestHeadersTimeout.Ticks);
         Positive(nameof(KeepAliveTimeout), KeepAliveTimeout.Ticks);
         if (MaxRequestBodySize is < 0)

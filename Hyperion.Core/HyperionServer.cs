@@ -248,7 +248,9 @@ public sealed class HyperionServer : IAsyncDisposable
             return kind;
         }
 
-        if (Hyperion.Native.IoUringSupport.IsSupported)
+        // Probed at each start, not once per process: a sysctl or seccomp policy can change under us.
+        var (supported, reason) = Hyperion.Native.IoUringSupport.Probe();
+        if (supported)
         {
             why = "available";
             return TransportKind.IoUring;
@@ -256,10 +258,10 @@ public sealed class HyperionServer : IAsyncDisposable
 
         if (kind == TransportKind.IoUring)
         {
-            throw new InvalidOperationException("io_uring was required but is unavailable: " + Hyperion.Native.IoUringSupport.Reason);
+            throw new InvalidOperationException("io_uring was required but is unavailable: " + reason);
         }
 
-        why = "io_uring unavailable, falling back to sockets: " + Hyperion.Native.IoUringSupport.Reason;
+        why = "io_uring unavailable, falling back to sockets: " + reason;
         return TransportKind.Sockets;
     }
 

@@ -3,15 +3,16 @@ namespace Hyperion.Native;
 /// <summary>Whether this kernel and process can run the HTTP loop on io_uring, and if not, why.</summary>
 public static unsafe class IoUringSupport
 {
-    private static readonly Lazy<(bool Supported, string Reason)> Probe = new(Check);
+    private static readonly Lazy<(bool Supported, string Reason)> Cached = new(Probe);
 
-    /// <summary>True when io_uring with multishot accept/recv and provided-buffer rings works here.</summary>
-    public static bool IsSupported => Probe.Value.Supported;
+    /// <summary>True when io_uring with multishot accept/recv and provided-buffer rings works here (probed once per process).</summary>
+    public static bool IsSupported => Cached.Value.Supported;
 
-    /// <summary>Why io_uring is not used (or "available" when it is).</summary>
-    public static string Reason => Probe.Value.Reason;
+    /// <summary>Why io_uring is not used (or "available" when it is), from the cached probe.</summary>
+    public static string Reason => Cached.Value.Reason;
 
-    private static (bool, string) Check()
+    /// <summary>Probes now (a ring is created and torn down): whether the HTTP loop can run on io_uring, and why not.</summary>
+    public static (bool Supported, string Reason) Probe()
     {
         if (!OperatingSystem.IsLinux())
         {

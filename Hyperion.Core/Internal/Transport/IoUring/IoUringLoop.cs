@@ -28,6 +28,8 @@ internal sealed unsafe class IoUringLoop
     [ThreadStatic]
     private static IoUringLoop? t_current;
 
+    private static long s_noBufferEvents;
+
     private readonly HyperionServer _server;
     private readonly Socket[] _listeners;
     private readonly int[] _listenerPorts;
@@ -73,6 +75,9 @@ internal sealed unsafe class IoUringLoop
 
     /// <summary>True on a loop thread, where blocking would stall every connection of the loop.</summary>
     public static bool IsLoopThread => t_current is not null;
+
+    /// <summary>How often a multishot receive ended because the provided-buffer ring ran dry (process-wide).</summary>
+    public static long NoBufferEvents => Volatile.Read(ref s_noBufferEvents);
 
     public Task StartAsync()
     {
@@ -292,6 +297,11 @@ internal sealed unsafe class IoUringLoop
         else if (hasBuffer)
         {
             _buffers!.Recycle(cqe.BufferId);
+        }
+
+        if (res == -Libc_ENOBUFS)
+        {
+            Interlocked.Increment(ref s_noBufferEvents);
         }
 
         if (res == 0)

@@ -51,7 +51,7 @@ internal sealed class IoUringTransport
         Endpoints = bound;
         for (int i = 0; i < loopCount; i++)
         {
-            _loops.Add(new IoUringLoop(server, i, perLoop[i], bufferCount: 256));
+            _loops.Add(new IoUringLoop(server, i, perLoop[i], server.Options.IoUringBufferCount));
         }
 
         try
