@@ -1,0 +1,296 @@
+using System.Text;
+using Hyperion;
+using Hyperion.Tests.Infrastructure;
+
+namespace Hyperion.Tests.Http1;
+
+/// <summary>
+/// The invalid-input table: one line per case, with the status RFC 9110/9112 calls for. Every case must get
+/// exactly that status, Connection: close, an empty body, the connection closed, one log line at
+/// Information — and the server must go on serving everyone else.
+/// </summary>
+public abstract class BadRequestTests : TransportTests, IAsyncLifetime
+{
+    private const string H = "Host: a\r\n";
+    private const string Post = "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+    private const int BodyLimit = 100_000;
+
+    private TestServer _server = null!;
+
+    public static TheoryData<string, string, int> Cases() => new()
+    {
+        // ---- request line (RFC 9112 §3) ----
+        { "method with (", "GE(T / HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "method with @", "G@T / HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "method with {", "GET{ / HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "method with NUL", "G\0ET / HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "method with CTL", "GE\u0001T / HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "leading space", " GET / HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "leading tab", "\tGET / HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "double space after method", "GET  / HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "double space before version", "GET /  HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "trailing space after version", "GET / HTTP/1.1 \r\n" + H + "\r\n", 400 },
+        { "tabs as separators", "GET\t/\tHTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "missing version", "GET /\r\n" + H + "\r\n", 400 },
+        { "method only", "GET\r\n" + H + "\r\n", 400 },
+        { "missing method", "/ HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "extra token", "GET / HTTP/1.1 extra\r\n" + H + "\r\n", 400 },
+        { "space inside target", "GET /a b HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "NUL in target", "GET /a\0b HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "CTL in target", "GET /a\u0001b HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "DEL in target", "GET /a\u007fb HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "non-ASCII in target", "GET /caf\u00e9 HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "0x80 in target", "GET /a\u0080 HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "fragment in target", "GET /a#b HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "bad percent escape", "GET /a%zz HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "truncated percent escape", "GET /a%4 HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "trailing percent", "GET /a% HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "bad percent in query", "GET /a?x=%g1 HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "target without slash", "GET a HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "asterisk with GET", "GET * HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "absolute-form with userinfo", "GET http://user@a/ HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "absolute-form with user:pw", "GET http://u:p@a/ HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "absolute-form empty authority", "GET http:///x HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "absolute-form unknown scheme", "GET ftp://a/ HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "absolute-form bad port", "GET http://a:99999/ HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "CONNECT is not implemented", "CONNECT a:443 HTTP/1.1\r\n" + H + "\r\n", 501 },
+        { "HTTP/2.0 on h1", "GET / HTTP/2.0\r\n" + H + "\r\n", 505 },
+        { "HTTP/3.0", "GET / HTTP/3.0\r\n" + H + "\r\n", 505 },
+        { "HTTP/0.9", "GET / HTTP/0.9\r\n" + H + "\r\n", 505 },
+        { "version without minor", "GET / HTTP/1\r\n" + H + "\r\n", 400 },
+        { "version with three parts", "GET / HTTP/1.1.1\r\n" + H + "\r\n", 400 },
+        { "lowercase protocol", "GET / http/1.1\r\n" + H + "\r\n", 400 },
+        { "space inside version", "GET / HTTP /1.1\r\n" + H + "\r\n", 400 },
+        { "letter as minor", "GET / HTTP/1.a\r\n" + H + "\r\n", 400 },
+        { "no dot in version", "GET / HTTP/11\r\n" + H + "\r\n", 400 },
+        { "two-digit minor", "GET / HTTP/1.10\r\n" + H + "\r\n", 400 },
+        { "request line too long", "GET /" + new string('a', 9000) + " HTTP/1.1\r\n" + H + "\r\n", 414 },
+        { "request line too long without LF yet", "GET /" + new string('a', 9000), 414 },
+        { "bare LF line endings", "GET / HTTP/1.1\nHost: a\n\n", 400 },
+        { "bare LF after request line", "GET / HTTP/1.1\n" + H + "\r\n", 400 },
+        { "bare CR in request line", "GET /\r HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "leading bare LF", "\nGET / HTTP/1.1\r\n" + H + "\r\n", 400 },
+        { "leading CR CR LF", "\r\r\nGET / HTTP/1.1\r\n" + H + "\r\n", 400 },
+
+        // ---- header fields (RFC 9112 §5, RFC 9110 §5) ----
+        { "space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400 },
+        { "tab before colon", "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", 400 },
+        { "space before colon, other field", "GET / HTTP/1.1\r\n" + H + "X-A : b\r\n\r\n", 400 },
+        { "obs-fold with space", "GET / HTTP/1.1\r\n" + H + "X-A: b\r\n c\r\n\r\n", 400 },
+        { "obs-fold with tab", "GET / HTTP/1.1\r\n" + H + "X-A: b\r\n\tc\r\n\r\n", 400 },
+        { "first field folded", "GET / HTTP/1.1\r\n " + H + "\r\n", 400 },
+        { "empty field name", "GET / HTTP/1.1\r\n" + H + ": x\r\n\r\n", 400 },
+        { "name with (", "GET / HTTP/1.1\r\n" + H + "X(A: b\r\n\r\n", 400 },
+        { "name with quote", "GET / HTTP/1.1\r\n" + H + "X\"A: b\r\n\r\n", 400 },
+        { "name with slash", "GET / HTTP/1.1\r\n" + H + "X/A: b\r\n\r\n", 400 },
+        { "name with @", "GET / HTTP/1.1\r\n" + H + "X@A: b\r\n\r\n", 400 },
+        { "name with inner space", "GET / HTTP/1.1\r\n" + H + "X A: b\r\n\r\n", 400 },
+        { "name with non-ASCII", "GET / HTTP/1.1\r\n" + H + "X\u00e9: b\r\n\r\n", 400 },
+        { "name with NUL", "GET / HTTP/1.1\r\n" + H + "X\0A: b\r\n\r\n", 400 },
+        { "missing colon", "GET / HTTP/1.1\r\n" + H + "XA b\r\n\r\n", 400 },
+        { "NUL in value", "GET / HTTP/1.1\r\n" + H + "X: a\0b\r\n\r\n", 400 },
+        { "bare CR in value", "GET / HTTP/1.1\r\n" + H + "X: a\rb\r\n\r\n", 400 },
+        { "0x01 in value", "GET / HTTP/1.1\r\n" + H + "X: a\u0001b\r\n\r\n", 400 },
+        { "0x1f in value", "GET / HTTP/1.1\r\n" + H + "X: a\u001fb\r\n\r\n", 400 },
+        { "DEL in value", "GET / HTTP/1.1\r\n" + H + "X: a\u007fb\r\n\r\n", 400 },
+        { "vertical tab in value", "GET / HTTP/1.1\r\n" + H + "X: a\u000bb\r\n\r\n", 400 },
+        { "form feed in value", "GET / HTTP/1.1\r\n" + H + "X: a\u000cb\r\n\r\n", 400 },
+        { "bare LF ends a field", "GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n", 400 },
+        { "bare LF ends the head", "GET / HTTP/1.1\r\nHost: a\r\n\n", 400 },
+        { "header section too large", "GET / HTTP/1.1\r\n" + H + "X: " + new string('a', 33 * 1024) + "\r\n\r\n", 431 },
+        { "header section too large, many fields", "GET / HTTP/1.1\r\n" + H + string.Concat(Enumerable.Range(0, 90).Select(i => $"X-{i}: {new string('b', 400)}\r\n")) + "\r\n", 431 },
+        { "too many fields", "GET / HTTP/1.1\r\n" + H + string.Concat(Enumerable.Range(0, 101).Select(i => $"X-{i}: v\r\n")) + "\r\n", 431 },
+        { "unknown expectation", "GET / HTTP/1.1\r\n" + H + "Expect: something\r\n\r\n", 417 },
+        { "expectation list", "GET / HTTP/1.1\r\n" + H + "Expect: 100-continue, foo\r\n\r\n", 417 },
+
+        // ---- Host (RFC 9112 §3.2, RFC 9110 §7.2) ----
+        { "missing Host on 1.1", "GET / HTTP/1.1\r\n\r\n", 400 },
+        { "duplicate Host", "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400 },
+        { "duplicate Host, different", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400 },
+        { "empty Host", "GET / HTTP/1.1\r\nHost: \r\n\r\n", 400 },
+        { "Host with space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400 },
+        { "Host with slash", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400 },
+        { "Host with userinfo", "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", 400 },
+        { "Host with ?", "GET / HTTP/1.1\r\nHost: a?b\r\n\r\n", 400 },
+        { "Host with #", "GET / HTTP/1.1\r\nHost: a#b\r\n\r\n", 400 },
+        { "Host with backslash", "GET / HTTP/1.1\r\nHost: a\\b\r\n\r\n", 400 },
+        { "Host port letters", "GET / HTTP/1.1\r\nHost: a:xx\r\n\r\n", 400 },
+        { "Host port too big", "GET / HTTP/1.1\r\nHost: a:70000\r\n\r\n", 400 },
+        { "Host port six digits", "GET / HTTP/1.1\r\nHost: a:123456\r\n\r\n", 400 },
+        { "Host two ports", "GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n", 400 },
+        { "Host unbalanced bracket", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400 },
+        { "Host junk after bracket", "GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", 400 },
+        { "Host bad IPv6 literal", "GET / HTTP/1.1\r\nHost: [zz::1]\r\n\r\n", 400 },
+        { "Host bad percent escape", "GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n", 400 },
+        { "absolute-form authority differs from Host", "GET http://a/ HTTP/1.1\r\nHost: b\r\n\r\n", 400 },
+
+        // ---- Content-Length (RFC 9110 §8.6, RFC 9112 §6.3) ----
+        { "CL negative", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: -1\r\n\r\n", 400 },
+        { "CL plus sign", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: +5\r\n\r\nhello", 400 },
+        { "CL inner space", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: 5 5\r\n\r\nhello", 400 },
+        { "CL inner tab", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: 5\t5\r\n\r\nhello", 400 },
+        { "CL hex", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: 0x10\r\n\r\n", 400 },
+        { "CL exponent", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: 1e3\r\n\r\n", 400 },
+        { "CL list same", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: 5,5\r\n\r\nhello", 400 },
+        { "CL list different", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: 5, 6\r\n\r\nhello", 400 },
+        { "CL duplicate same", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 400 },
+        { "CL duplicate different", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello", 400 },
+        { "CL leading zeros", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: 005\r\n\r\nhello", 400 },
+        { "CL double zero", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: 00\r\n\r\n", 400 },
+        { "CL empty", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: \r\n\r\n", 400 },
+        { "CL superscript digit", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: \u00b2\r\n\r\n", 400 },
+        { "CL letters", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: five\r\n\r\n", 400 },
+        { "CL overflow", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: 99999999999999999999\r\n\r\n", 400 },
+        { "CL over the body limit", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: " + (BodyLimit + 1) + "\r\n\r\n", 413 },
+
+        // ---- Transfer-Encoding (RFC 9112 §6.1, §6.3) ----
+        { "CL then TE", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400 },
+        { "TE then CL", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n", 400 },
+        { "TE on HTTP/1.0", "POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400 },
+        { "TE gzip alone", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: gzip\r\n\r\n", 400 },
+        { "TE chunked then gzip", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked, gzip\r\n\r\n", 400 },
+        { "TE chunked twice in a list", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400 },
+        { "TE chunked twice as fields", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400 },
+        { "TE identity", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: identity\r\n\r\n", 400 },
+        { "TE gzip, chunked", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501 },
+        { "TE deflate, chunked", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: deflate, chunked\r\n\r\n0\r\n\r\n", 501 },
+        { "TE custom, chunked", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: x-custom, chunked\r\n\r\n0\r\n\r\n", 501 },
+        { "TE gzip then chunked as fields", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501 },
+        { "TE chunk", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: chunk\r\n\r\n", 400 },
+        { "TE xchunked", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: xchunked\r\n\r\n", 400 },
+        { "TE chunked with parameter", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked;q=1\r\n\r\n", 400 },
+        { "TE quoted chunked", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: \"chunked\"\r\n\r\n", 400 },
+        { "TE chunked with vertical tab", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\u000b\r\n\r\n", 400 },
+        { "TE space before colon", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding : chunked\r\n\r\n", 400 },
+        { "TE empty", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: \r\n\r\n", 400 },
+        { "TE only commas", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: , ,\r\n\r\n", 400 },
+        { "TE inner space", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: chun ked\r\n\r\n", 400 },
+
+        // ---- chunked framing (RFC 9112 §7.1) ----
+        { "chunk size g", Post + "g\r\nhello\r\n0\r\n\r\n", 400 },
+        { "chunk size -1", Post + "-1\r\nhello\r\n0\r\n\r\n", 400 },
+        { "chunk size +1", Post + "+1\r\nh\r\n0\r\n\r\n", 400 },
+        { "chunk size 0x5", Post + "0x5\r\nhello\r\n0\r\n\r\n", 400 },
+        { "chunk size leading space", Post + " 5\r\nhello\r\n0\r\n\r\n", 400 },
+        { "chunk size empty", Post + "\r\nhello\r\n0\r\n\r\n", 400 },
+        { "chunk size overflow", Post + "10000000000000000\r\nx\r\n0\r\n\r\n", 400 },
+        { "chunk size with junk", Post + "5x\r\nhello\r\n0\r\n\r\n", 400 },
+        { "data longer than size", Post + "5\r\nhelloX\r\n0\r\n\r\n", 400 },
+        { "LF only after data", Post + "5\r\nhello\n0\r\n\r\n", 400 },
+        { "LF only after size", Post + "5\nhello\r\n0\r\n\r\n", 400 },
+        { "CR only after data", Post + "5\r\nhello\r0\r\n\r\n", 400 },
+        { "extension without name", Post + "5;\r\nhello\r\n0\r\n\r\n", 400 },
+        { "extension empty value", Post + "5;a=\r\nhello\r\n0\r\n\r\n", 400 },
+        { "extension unterminated quote", Post + "5;a=\"x\r\nhello\r\n0\r\n\r\n", 400 },
+        { "extension CTL value", Post + "5;a=\u0001\r\nhello\r\n0\r\n\r\n", 400 },
+        { "extension value without name", Post + "5;=v\r\nhello\r\n0\r\n\r\n", 400 },
+        { "extension bad name", Post + "5;a@b\r\nhello\r\n0\r\n\r\n", 400 },
+        { "extension line too long", Post + "5;a=" + new string('x', 5000) + "\r\nhello\r\n0\r\n\r\n", 400 },
+        { "NUL in extension", Post + "5;a\0\r\nhello\r\n0\r\n\r\n", 400 },
+        { "trailer bad name", Post + "0\r\nBad Name: x\r\n\r\n", 400 },
+        { "trailer space before colon", Post + "0\r\nX : x\r\n\r\n", 400 },
+        { "trailer obs-fold", Post + "0\r\nX: a\r\n b\r\n\r\n", 400 },
+        { "trailer NUL value", Post + "0\r\nX: a\0\r\n\r\n", 400 },
+        { "trailer without colon", Post + "0\r\nXnope\r\n\r\n", 400 },
+        { "trailer bare LF", Post + "0\r\nX: a\n\r\n", 400 },
+        { "trailers too large", Post + "0\r\nX: " + new string('t', 33 * 1024) + "\r\n\r\n", 431 },
+        { "chunked body over the limit", Post + "20000\r\n" + new string('z', 0x20000) + "\r\n0\r\n\r\n", 413 },
+    };
+
+    public async Task InitializeAsync()
+    {
+        _server = await StartAsync(
+            s =>
+            {
+                s.HandleStatic("GET", "/", "ok");
+                s.Handle("POST", "/echo", async env =>
+                {
+                    var ms = new MemoryStream();
+                    await env.Body.CopyToAsync(ms);
+                    return RackResponse.Bytes(200, ms.ToArray());
+                });
+            },
+            o => o.MaxRequestBodySize = BodyLimit);
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Is_rejected_precisely_and_harms_nobody(string name, string request, int status)
+    {
+        int rejectionsBefore = Rejections();
+        using (var c = await _server.ConnectAsync())
+        {
+            await c.SendAsync(Encoding.Latin1.GetBytes(request));
+            var response = await c.ReadResponseAsync();
+            response.Status.Should().Be(status, name);
+            response.Header("Connection").Should().Be("close", name);
+            response.Header("Content-Length").Should().Be("0", name);
+            response.Body.Should().BeEmpty(name);
+            (await c.IsClosedByServerAsync()).Should().BeTrue($"{name}: the server closes after a rejection");
+        }
+
+        Rejections().Should().Be(rejectionsBefore + 1, $"{name}: one log line per rejection");
+        _server.Logs.Lines.Where(l => l.EventId.Name == "RequestRejected")
+            .Should().OnlyContain(l => l.Level <= Microsoft.Extensions.Logging.LogLevel.Information);
+
+        using var next = await _server.ConnectAsync();
+        await next.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        (await next.ReadResponseAsync()).Status.Should().Be(200, $"{name}: other clients are unharmed");
+    }
+
+    public static TheoryData<string, string, string> ValidCases() => new()
+    {
+        { "HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n", "ok" },
+        { "HTTP/1.2 treated as 1.1", "GET / HTTP/1.2\r\n" + H + "\r\n", "ok" },
+        { "leading empty line", "\r\nGET / HTTP/1.1\r\n" + H + "\r\n", "ok" },
+        { "TE chunked with trailing space", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked \r\n\r\n5\r\nhello\r\n0\r\n\r\n", "hello" },
+        { "TE case-insensitive", "POST /echo HTTP/1.1\r\n" + H + "Transfer-Encoding: CHUNKED\r\n\r\n5\r\nhello\r\n0\r\n\r\n", "hello" },
+        { "uppercase hex size", Post + "A\r\n0123456789\r\n0\r\n\r\n", "0123456789" },
+        { "extension name only", Post + "5;a\r\nhello\r\n0\r\n\r\n", "hello" },
+        { "extension token value", Post + "5;a=b\r\nhello\r\n0\r\n\r\n", "hello" },
+        { "extension quoted value with escape", Post + "5;a=\"q\\\"x\"\r\nhello\r\n0\r\n\r\n", "hello" },
+        { "extensions with whitespace", Post + "5 ; a = b ; c\r\nhello\r\n0\r\n\r\n", "hello" },
+        { "trailers", Post + "5\r\nhello\r\n0\r\nX-T: 1\r\nY-T: 2\r\n\r\n", "hello" },
+        { "empty chunked body", Post + "0\r\n\r\n", string.Empty },
+        { "zero-padded size", Post + "005\r\nhello\r\n0000\r\n\r\n", "hello" },
+        { "CL zero", "POST /echo HTTP/1.1\r\n" + H + "Content-Length: 0\r\n\r\n", string.Empty },
+        { "CL with surrounding spaces", "POST /echo HTTP/1.1\r\n" + H + "Content-Length:  5 \r\n\r\nhello", "hello" },
+        { "obs-text in a value", "GET / HTTP/1.1\r\n" + H + "X: caf\u00e9\r\n\r\n", "ok" },
+        { "Host with port", "GET / HTTP/1.1\r\nHost: a:8080\r\n\r\n", "ok" },
+        { "Host IPv6 literal", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", "ok" },
+        { "Host empty port", "GET / HTTP/1.1\r\nHost: a:\r\n\r\n", "ok" },
+        { "absolute-form matching Host", "GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", "ok" },
+        { "underscore field name is a different field", "POST /echo HTTP/1.1\r\n" + H + "Transfer_Encoding: chunked\r\nContent-Length: 5\r\n\r\nhello", "hello" },
+        { "Expect 100-continue any case", "POST /echo HTTP/1.1\r\n" + H + "Expect: 100-Continue\r\nContent-Length: 2\r\n\r\nhi", "hi" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ValidCases))]
+    public async Task Valid_edge_cases_are_served(string name, string request, string body)
+    {
+        using var c = await _server.ConnectAsync();
+        await c.SendAsync(Encoding.Latin1.GetBytes(request));
+        var response = await c.ReadResponseAsync();
+        if (response.Status == 100)
+        {
+            response = await c.ReadResponseAsync();
+        }
+
+        response.Status.Should().Be(200, name);
+        response.BodyText.Should().Be(body, name);
+    }
+
+    private int Rejections() => _server.Logs.Lines.Count(l => l.EventId.Name == "RequestRejected");
+}
+
+public sealed class BadRequestTestsOnSockets : BadRequestTests
+{
+    protected override TransportKind Transport => TransportKind.Sockets;
+}
+
+public sealed class BadRequestTestsOnIoUring : BadRequestTests
+{
+    protected override TransportKind Transport => IoUringOrFallback;
+}
