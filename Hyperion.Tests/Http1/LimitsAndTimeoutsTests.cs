@@ -1,0 +1,257 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Hyperion;
+using Hyperion.Tests.Infrastructure;
+
+namespace Hyperion.Tests.Http1;
+
+/// <summary>Every limit in HyperionOptions is wired: changing it changes what a client sees.</summary>
+public abstract class LimitsAndTimeoutsTests : TransportTests
+{
+    private Task<TestServer> StartWith(Action<HyperionOptions> options) => StartAsync(
+        s =>
+        {
+            s.HandleStatic("GET", "/", "ok");
+            s.Handle("POST", "/echo", async env =>
+            {
+                var ms = new MemoryStream();
+                await env.Body.CopyToAsync(ms);
+                return RackResponse.Text(200, ms.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            });
+        },
+        options);
+
+    private static async Task<int> StatusOfAsync(TestServer ts, string request)
+    {
+        using var c = await ts.ConnectAsync();
+        await c.SendAsync(Encoding.Latin1.GetBytes(request));
+        return (await c.ReadResponseAsync()).Status;
+    }
+
+    [Fact]
+    public async Task MaxRequestLineSize_is_wired()
+    {
+        await using var ts = await StartWith(o => o.MaxRequestLineSize = 100);
+        (await StatusOfAsync(ts, $"GET /{new string('a', 70)} HTTP/1.1\r\nHost: a\r\n\r\n")).Should().Be(404);
+        (await StatusOfAsync(ts, $"GET /{new string('a', 120)} HTTP/1.1\r\nHost: a\r\n\r\n")).Should().Be(414);
+    }
+
+    [Fact]
+    public async Task Default_request_line_limit_admits_just_under_8_KiB()
+    {
+        await using var ts = await StartWith(_ => { });
+        (await StatusOfAsync(ts, $"GET /{new string('a', 8000)} HTTP/1.1\r\nHost: a\r\n\r\n")).Should().Be(404);
+        (await StatusOfAsync(ts, $"GET /{new string('a', 8300)} HTTP/1.1\r\nHost: a\r\n\r\n")).Should().Be(414);
+    }
+
+    [Fact]
+    public async Task MaxRequestHeadersTotalSize_is_wired()
+    {
+        await using var ts = await StartWith(o => o.MaxRequestHeadersTotalSize = 200);
+        (await StatusOfAsync(ts, $"GET / HTTP/1.1\r\nHost: a\r\nX: {new string('b', 100)}\r\n\r\n")).Should().Be(200);
+        (await StatusOfAsync(ts, $"GET / HTTP/1.1\r\nHost: a\r\nX: {new string('b', 250)}\r\n\r\n")).Should().Be(431);
+    }
+
+    [Fact]
+    public async Task MaxRequestHeaderCount_is_wired()
+    {
+        await using var ts = await StartWith(o => o.MaxRequestHeaderCount = 5);
+        string Fields(int n) => string.Concat(Enumerable.Range(0, n).Select(i => $"X-{i}: v\r\n"));
+        (await StatusOfAsync(ts, $"GET / HTTP/1.1\r\nHost: a\r\n{Fields(4)}\r\n")).Should().Be(200);
+        (await StatusOfAsync(ts, $"GET / HTTP/1.1\r\nHost: a\r\n{Fields(5)}\r\n")).Should().Be(431);
+    }
+
+    [Fact]
+    public async Task MaxRequestBodySize_is_refused_before_the_body_is_sent()
+    {
+        await using var ts = await StartWith(o => o.MaxRequestBodySize = 1000);
+        (await StatusOfAsync(ts, "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n" + new string('x', 1000))).Should().Be(200);
+
+        // With Expect: 100-continue the client waits; it must get 413 and never an invitation to send.
+        using var c = await ts.ConnectAsync();
+        await c.SendAsync("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\nExpect: 100-continue\r\n\r\n");
+        var r = await c.ReadResponseAsync();
+        r.Status.Should().Be(413);
+        r.Header("Connection").Should().Be("close");
+    }
+
+    [Fact]
+    public async Task MaxRequestBodySize_applies_to_chunked_bodies_and_null_means_unlimited()
+    {
+        await using (var ts = await StartWith(o => o.MaxRequestBodySize = 1000))
+        {
+            (await StatusOfAsync(ts, "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3E9\r\n" + new string('x', 1001) + "\r\n0\r\n\r\n")).Should().Be(413);
+        }
+
+        await using (var ts = await StartWith(o => o.MaxRequestBodySize = null))
+        {
+            using var client = ts.CreateHttpClient();
+            var r = await client.PostAsync("/echo", new ByteArrayContent(new byte[40_000_000]));
+            (await r.Content.ReadAsStringAsync()).Should().Be("40000000");
+        }
+    }
+
+    [Fact]
+    public async Task RequestHeadersTimeout_answers_408_and_closes()
+    {
+        await using var ts = await StartWith(o => o.RequestHeadersTimeout = TimeSpan.FromSeconds(1));
+        using var c = await ts.ConnectAsync();
+        await c.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n"); // and then nothing
+        var r = await c.ReadResponseAsync(timeout: TimeSpan.FromSeconds(10));
+        r.Status.Should().Be(408);
+        r.Header("Connection").Should().Be("close");
+        (await c.IsClosedByServerAsync()).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task KeepAliveTimeout_closes_an_idle_connection_silently()
+    {
+        await using var ts = await StartWith(o => o.KeepAliveTimeout = TimeSpan.FromSeconds(1));
+        using var c = await ts.ConnectAsync();
+        await c.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        (await c.ReadResponseAsync()).Status.Should().Be(200);
+        (await c.IsClosedByServerAsync(TimeSpan.FromSeconds(10))).Should().BeTrue();
+        c.Leftover.Should().BeEmpty("an idle close sends no response");
+    }
+
+    [Fact]
+    public async Task Default_keep_alive_does_not_close_a_briefly_idle_connection()
+    {
+        await using var ts = await StartWith(_ => { });
+        using var c = await ts.ConnectAsync();
+        await c.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        (await c.ReadResponseAsync()).Status.Should().Be(200);
+        await Task.Delay(2500);
+        await c.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        (await c.ReadResponseAsync()).Status.Should().Be(200);
+    }
+
+    [Fact]
+    public async Task MinRequestBodyDataRate_cuts_off_a_trickling_body()
+    {
+        await using var ts = await StartWith(o =>
+        {
+            o.MinRequestBodyDataRate = 1000;
+            o.MinRequestBodyDataRateGracePeriod = TimeSpan.FromSeconds(1);
+        });
+        using var c = await ts.ConnectAsync();
+        await c.SendAsync("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n");
+        var readTask = c.ReadResponseAsync(timeout: TimeSpan.FromSeconds(15));
+        for (int i = 0; i < 30 && !readTask.IsCompleted; i++)
+        {
+            try
+            {
+                await c.SendAsync("xxxxxxxxxx");
+            }
+            catch (SocketException)
+            {
+                break; // the server has closed; the response is what matters
+            }
+
+            await Task.Delay(200);
+        }
+
+        var r = await readTask;
+        r.Status.Should().Be(408);
+        r.Header("Connection").Should().Be("close");
+    }
+
+    [Fact]
+    public async Task A_body_at_a_healthy_rate_passes_the_rate_check()
+    {
+        await using var ts = await StartWith(o =>
+        {
+            o.MinRequestBodyDataRate = 1000;
+            o.MinRequestBodyDataRateGracePeriod = TimeSpan.FromSeconds(1);
+        });
+        using var c = await ts.ConnectAsync();
+        await c.SendAsync("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 40000\r\n\r\n");
+        for (int i = 0; i < 10; i++)
+        {
+            await c.SendAsync(new string('y', 4000));
+            await Task.Delay(250);
+        }
+
+        var r = await c.ReadResponseAsync();
+        r.Status.Should().Be(200);
+        r.BodyText.Should().Be("40000");
+    }
+
+    [Fact]
+    public async Task MaxConcurrentConnections_refuses_with_503_and_recovers()
+    {
+        await using var ts = await StartWith(o => o.MaxConcurrentConnections = 2);
+        using var a = await ts.ConnectAsync();
+        using var b = await ts.ConnectAsync();
+        await a.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        (await a.ReadResponseAsync()).Status.Should().Be(200);
+        await b.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        (await b.ReadResponseAsync()).Status.Should().Be(200);
+
+        using (var third = await ts.ConnectAsync())
+        {
+            var r = await third.ReadResponseAsync();
+            r.Status.Should().Be(503);
+            (await third.IsClosedByServerAsync()).Should().BeTrue();
+        }
+
+        a.Dispose();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (ts.Server.ConnectionCount > 1 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        using var fourth = await ts.ConnectAsync();
+        await fourth.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        (await fourth.ReadResponseAsync()).Status.Should().Be(200);
+    }
+
+    [Fact]
+    public async Task ServerHeader_is_configurable_and_can_be_omitted()
+    {
+        await using (var ts = await StartWith(o => o.ServerHeader = "Custom/1.0"))
+        {
+            using var c = await ts.ConnectAsync();
+            await c.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+            (await c.ReadResponseAsync()).Header("Server").Should().Be("Custom/1.0");
+        }
+
+        await using (var ts = await StartWith(o => o.ServerHeader = null))
+        {
+            using var c = await ts.ConnectAsync();
+            await c.SendAsync("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
+            (await c.ReadResponseAsync()).Header("Server").Should().BeNull();
+        }
+    }
+
+    [Fact]
+    public void Invalid_option_values_are_refused_at_construction()
+    {
+        var bad = new Action[]
+        {
+            () => _ = new HyperionServer(new HyperionOptions { MaxRequestLineSize = 0 }),
+            () => _ = new HyperionServer(new HyperionOptions { MaxRequestHeaderCount = -1 }),
+            () => _ = new HyperionServer(new HyperionOptions { MaxRequestBodySize = -5 }),
+            () => _ = new HyperionServer(new HyperionOptions { KeepAliveTimeout = TimeSpan.Zero }),
+            () => _ = new HyperionServer(new HyperionOptions { MaxConcurrentConnections = 0 }),
+            () => _ = new HyperionServer(new HyperionOptions { IoUringBufferCount = 3 }),
+            () => _ = new HyperionServer(new HyperionOptions { ServerHeader = "a\r\nb" }),
+        };
+        foreach (var create in bad)
+        {
+            create.Should().Throw<ArgumentException>();
+        }
+    }
+}
+
+public sealed class LimitsAndTimeoutsTestsOnSockets : LimitsAndTimeoutsTests
+{
+    protected override TransportKind Transport => TransportKind.Sockets;
+}
+
+public sealed class LimitsAndTimeoutsTestsOnIoUring : LimitsAndTimeoutsTests
+{
+    protected override TransportKind Transport => IoUringOrFallback;
+}
