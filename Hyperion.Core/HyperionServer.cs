@@ -19,7 +19,7 @@ namespace Hyperion;
 public sealed class HyperionServer : IAsyncDisposable
 {
     private readonly ObjectPool<RackEnv> _envPool;
-    private readonly ConcurrentDictionary<Http1Connection, byte> _connections = new();
+    private readonly ConcurrentDictionary<IProtocolConnection, byte> _connections = new();
     private readonly List<SocketListener> _listeners = [];
     private IoUringTransport? _uring;
     private IReadOnlyList<IPEndPoint> _endpoints = [];
@@ -391,7 +391,7 @@ public sealed class HyperionServer : IAsyncDisposable
         var toServer = new Pipe(InMemoryPipeOptions);
         var toClient = new Pipe(InMemoryPipeOptions);
         var context = new ConnectionContext(null, 80, "http", null);
-        var connection = new Http1Connection(this, toServer.Reader, toClient.Writer, context);
+        var connection = CreateConnection(toServer.Reader, toClient.Writer, context);
         context.Abort = () => toServer.Writer.Complete();
         Track(connection);
         _ = Task.Run(async () =>
@@ -430,7 +430,7 @@ public sealed class HyperionServer : IAsyncDisposable
 
     internal void ReleaseConnection() => Interlocked.Decrement(ref _connectionCount);
 
-    internal void Track(Http1Connection connection)
+    internal void Track(IProtocolConnection connection)
     {
         _connections.TryAdd(connection, 0);
         if (_stopping)
@@ -439,13 +439,20 @@ public sealed class HyperionServer : IAsyncDisposable
         }
     }
 
-    internal void Untrack(Http1Connection connection)
+    internal void Untrack(IProtocolConnection connection)
     {
         if (_connections.TryRemove(connection, out _))
         {
             ReleaseConnection();
         }
     }
+
+    /// <summary>
+    /// The one place a transport turns a connection's pipes into a protocol session. Every transport
+    /// (sockets, io_uring, in-process) calls this, so protocol selection lives in one spot.
+    /// </summary>
+    internal IProtocolConnection CreateConnection(PipeReader input, PipeWriter output, ConnectionContext context)
+        => new Http1Connection(this, input, output, context);
 
     internal RackEnv RentEnv() => _envPool.Get();
 

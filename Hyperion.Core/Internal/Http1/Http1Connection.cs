@@ -21,7 +21,7 @@ internal enum ConnectionPhase
 /// answer each in order (inline when the route completes synchronously), flush once per read batch.
 /// The same code serves sockets and the in-process client.
 /// </summary>
-internal sealed partial class Http1Connection : IRequestBodyReader
+internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolConnection
 {
     private readonly HyperionServer _server;
     private readonly HyperionOptions _options;

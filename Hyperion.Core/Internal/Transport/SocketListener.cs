@@ -84,7 +84,7 @@ internal sealed class SocketListener
 
     private async Task RunConnectionAsync(Socket socket)
     {
-        Http1Connection? connection = null;
+        IProtocolConnection? connection = null;
         bool aborted = false;
         try
         {
@@ -98,7 +98,7 @@ internal sealed class SocketListener
                 aborted = true;
                 socket.Dispose();
             };
-            connection = new Http1Connection(_server, reader, writer, context);
+            connection = _server.CreateConnection(reader, writer, context);
             _server.Track(connection);
             await connection.RunAsync().ConfigureAwait(false);
             if (!connection.EndedByPeer && !aborted)

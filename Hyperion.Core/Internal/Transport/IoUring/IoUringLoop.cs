@@ -268,7 +268,7 @@ internal sealed unsafe class IoUringLoop
         var connection = new LoopConnection(this, fd, _nextId++, remote, _listenerPorts[listener], _inputOptions, _outputOptions);
         _connections[connection.Id] = connection;
         EnsureRecv(connection);
-        var protocol = new Http1Connection(_server, connection.Input.Reader, connection.Output.Writer, connection.Context);
+        var protocol = _server.CreateConnection(connection.Input.Reader, connection.Output.Writer, connection.Context);
         connection.Protocol = protocol;
         _server.Track(protocol);
         _ = connection.DrainAsync();

@@ -39,7 +39,7 @@ internal sealed class LoopConnection : IValueTaskSource<int>
 
     public ConnectionContext Context { get; }
 
-    public Http1Connection? Protocol { get; set; }
+    public IProtocolConnection? Protocol { get; set; }
 
     public bool RecvArmed { get; set; }
 
