@@ -6,10 +6,11 @@ namespace Hyperion.Http2.Hpack;
 /// The HPACK dynamic table (RFC 7541 §2.3.2, §4): newest entry first, FIFO eviction by size.
 /// </summary>
 /// <remarks>
-/// Entries keep their bytes (name then value) back to back in one array of twice the maximum size; the live bytes
-/// always form one run from the oldest entry to the write position. When an insert would run past the end, the run is
-/// moved to the front — at most once per maximum-size worth of inserts — so inserts never allocate and every name and
-/// value is one contiguous span.
+/// Entries keep their bytes (name then value) back to back in one array; the live bytes always form one run from the
+/// oldest entry to the write position. When an insert would run past the end, the run is moved to the front, or the
+/// array grows when the run fills more than half of it — so moves cost O(1) per inserted byte, every name and value
+/// is one contiguous span, and memory follows what the peer actually stores (at most twice the maximum size) rather
+/// than the maximum it may use.
 /// </remarks>
 internal sealed class HpackDynamicTable
 {
@@ -40,6 +41,9 @@ internal sealed class HpackDynamicTable
     /// <summary>Current maximum size; inserts evict down to it.</summary>
     public int MaxSize => _maxSize;
 
+    /// <summary>Octets of storage currently allocated for names and values (grows with use, up to 2 × max size).</summary>
+    public int StorageCapacity => _bytes.Length;
+
     /// <summary>Name of the entry at <paramref name="index"/>, 0 being the newest.</summary>
     public ReadOnlySpan<byte> Name(int index)
     {
@@ -60,10 +64,6 @@ internal sealed class HpackDynamicTable
         ArgumentOutOfRangeException.ThrowIfNegative(maxSize);
         _maxSize = maxSize;
         Evict(maxSize);
-        if (_bytes.Length != 0 && _bytes.Length < 2 * maxSize)
-        {
-            Reallocate(maxSize);
-        }
     }
 
     /// <summary>
@@ -93,17 +93,28 @@ internal sealed class HpackDynamicTable
         }
 
         Evict(_maxSize - entrySize);
-        if (_bytes.Length < 2 * _maxSize)
+        if (_count == _entries.Length)
         {
-            Reallocate(_maxSize);
+            Reallocate(_bytes.Length, Math.Max(8, 2 * _entries.Length));
         }
 
         if (_writeOffset + length > _bytes.Length)
         {
-            Compact();
+            // Live bytes + the new entry fit in the maximum size; keep the array at least twice that so the
+            // next move is at least half an array of inserts away.
+            int needed = (int)Math.Min(2L * (LiveBytes + length), int.MaxValue);
+            if (_bytes.Length < needed)
+            {
+                long grown = Math.Max(256, 2L * _bytes.Length);
+                Reallocate((int)Math.Max(needed, Math.Min(grown, 2L * _maxSize)), _entries.Length);
+            }
+            else
+            {
+                Compact();
+            }
         }
 
-        Debug.Assert(_writeOffset + length <= _bytes.Length, "live bytes + new entry <= max size <= half the buffer");
+        Debug.Assert(_writeOffset + length <= _bytes.Length, "compaction or growth made room");
         name.CopyTo(_bytes.AsSpan(_writeOffset));
         value.CopyTo(_bytes.AsSpan(_writeOffset + name.Length));
         int slot = (_head + _count) % _entries.Length;
@@ -171,6 +182,8 @@ internal sealed class HpackDynamicTable
         }
     }
 
+    private int LiveBytes => _count == 0 ? 0 : _writeOffset - _entries[_head].Offset;
+
     private void Compact()
     {
         int start = _count == 0 ? _writeOffset : _entries[_head].Offset;
@@ -184,11 +197,10 @@ internal sealed class HpackDynamicTable
         _writeOffset = live;
     }
 
-    private void Reallocate(int maxSize)
+    private void Reallocate(int byteCapacity, int entryCapacity)
     {
-        // Each entry takes at least EntryOverhead of the size, so this many slots always suffice.
-        var entries = new Entry[(maxSize / EntryOverhead) + 1];
-        var bytes = new byte[2 * maxSize];
+        var entries = new Entry[entryCapacity];
+        var bytes = new byte[byteCapacity];
         int offset = 0;
         for (int i = 0; i < _count; i++)
         {

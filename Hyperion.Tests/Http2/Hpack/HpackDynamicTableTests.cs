@@ -46,6 +46,29 @@ public class HpackDynamicTableTests
     }
 
     [Fact]
+    public void Storage_follows_use_not_the_maximum()
+    {
+        var table = new HpackDynamicTable(1 << 20);
+        table.StorageCapacity.Should().Be(0);
+        for (int i = 0; i < 10; i++)
+        {
+            table.Insert("content-type"u8, "text/plain"u8);
+        }
+
+        table.StorageCapacity.Should().BeInRange(1, 1024);
+
+        // Steady churn in a small table moves bytes instead of growing.
+        var small = new HpackDynamicTable(256);
+        for (int i = 0; i < 1_000; i++)
+        {
+            small.Insert("x-a"u8, (i % 2 == 0 ? "0123456789"u8 : "abcdefghijklmnopqrstuvwxyz"u8));
+        }
+
+        small.StorageCapacity.Should().BeLessThanOrEqualTo(512);
+        Hpack.Table(small).Should().HaveCount(256 / (3 + 10 + 32 + 3 + 26 + 32) * 2);
+    }
+
+    [Fact]
     public void Find_returns_newest_name_and_full_matches()
     {
         var table = new HpackDynamicTable(4096);
