@@ -130,7 +130,7 @@ public class HpackInteropTests
             throw new TimeoutException("python3 with hpack did not finish in 60 s");
         }
 
-        process.ExitCode.Should().Be(0, $"{RequiresSystemPythonFactAttribute.Path} failed (.ci/run installs python3-h2, which brings hpack): {stderr.Result}");
+        process.ExitCode.Should().Be(0, $"{RequiresSystemPythonFactAttribute.Path} failed: {stderr.Result}");
         return JsonDocument.Parse(stdout.Result);
     }
 }
