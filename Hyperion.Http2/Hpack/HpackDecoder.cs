@@ -207,8 +207,7 @@ internal sealed class HpackDecoder
             Throw("Index beyond the static and dynamic tables (RFC 7541 §2.3.3).");
         }
 
-        name = _table.Name(dynamicIndex);
-        value = _table.Value(dynamicIndex);
+        _table.Get(dynamicIndex, out name, out value);
     }
 
     private ReadOnlySpan<byte> ReadString(ReadOnlySpan<byte> block, scoped ref int pos, scoped ref byte[] buffer)

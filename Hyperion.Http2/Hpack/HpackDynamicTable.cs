@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics;
 
 namespace Hyperion.Http2.Hpack;
 
@@ -58,6 +59,14 @@ internal sealed class HpackDynamicTable
         return new ReadOnlySpan<byte>(_bytes, e.Offset + e.NameLength, e.ValueLength);
     }
 
+    /// <summary>Name and value of the entry at <paramref name="index"/>, 0 being the newest.</summary>
+    public void Get(int index, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
+    {
+        ref readonly Entry e = ref At(index);
+        name = new ReadOnlySpan<byte>(_bytes, e.Offset, e.NameLength);
+        value = new ReadOnlySpan<byte>(_bytes, e.Offset + e.NameLength, e.ValueLength);
+    }
+
     /// <summary>Changes the maximum size, evicting the oldest entries that no longer fit (RFC 7541 §4.3).</summary>
     public void SetMaxSize(int maxSize)
     {
@@ -95,7 +104,7 @@ internal sealed class HpackDynamicTable
         Evict(_maxSize - entrySize);
         if (_count == _entries.Length)
         {
-            Reallocate(_bytes.Length, Math.Max(8, 2 * _entries.Length));
+            Reallocate(_bytes.Length, Math.Max(8, 2 * _entries.Length)); // stays a power of two: indices wrap with a mask
         }
 
         if (_writeOffset + length > _bytes.Length)
@@ -117,7 +126,7 @@ internal sealed class HpackDynamicTable
         Debug.Assert(_writeOffset + length <= _bytes.Length, "compaction or growth made room");
         name.CopyTo(_bytes.AsSpan(_writeOffset));
         value.CopyTo(_bytes.AsSpan(_writeOffset + name.Length));
-        int slot = (_head + _count) % _entries.Length;
+        int slot = (_head + _count) & (_entries.Length - 1);
         _entries[slot] = new Entry(_writeOffset, name.Length, value.Length);
         _count++;
         _writeOffset += length;
@@ -162,7 +171,7 @@ internal sealed class HpackDynamicTable
             throw new ArgumentOutOfRangeException(nameof(index));
         }
 
-        return ref _entries[(_head + _count - 1 - index) % _entries.Length];
+        return ref _entries[(_head + _count - 1 - index) & (_entries.Length - 1)];
     }
 
     private void Evict(int targetSize)
@@ -171,7 +180,7 @@ internal sealed class HpackDynamicTable
         {
             ref Entry oldest = ref _entries[_head];
             _size -= oldest.NameLength + oldest.ValueLength + EntryOverhead;
-            _head = (_head + 1) % _entries.Length;
+            _head = (_head + 1) & (_entries.Length - 1);
             _count--;
         }
 
@@ -191,7 +200,7 @@ internal sealed class HpackDynamicTable
         Buffer.BlockCopy(_bytes, start, _bytes, 0, live);
         for (int i = 0; i < _count; i++)
         {
-            _entries[(_head + i) % _entries.Length].Offset -= start;
+            _entries[(_head + i) & (_entries.Length - 1)].Offset -= start;
         }
 
         _writeOffset = live;
@@ -199,12 +208,13 @@ internal sealed class HpackDynamicTable
 
     private void Reallocate(int byteCapacity, int entryCapacity)
     {
+        Debug.Assert(BitOperations.IsPow2(entryCapacity), "ring indices wrap with a mask");
         var entries = new Entry[entryCapacity];
         var bytes = new byte[byteCapacity];
         int offset = 0;
         for (int i = 0; i < _count; i++)
         {
-            Entry e = _entries[(_head + i) % _entries.Length];
+            Entry e = _entries[(_head + i) & (_entries.Length - 1)];
             int length = e.NameLength + e.ValueLength;
             Buffer.BlockCopy(_bytes, e.Offset, bytes, offset, length);
             entries[i] = new Entry(offset, e.NameLength, e.ValueLength);
