@@ -94,8 +94,11 @@ internal sealed class TlsConnection : IProtocolConnection
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            _handshakeEndedByPeer = transport.PeerClosed;
-            string reason = Volatile.Read(ref _cancelReason) != NotCancelled ? CancelText()
+            // After a timeout or stop nothing was sent that a reset could destroy, so no lingering close; after a
+            // protocol error the alert we sent is worth a lingering close.
+            bool cancelled = Volatile.Read(ref _cancelReason) != NotCancelled;
+            _handshakeEndedByPeer = transport.PeerClosed || cancelled;
+            string reason = cancelled ? CancelText()
                 : transport.PeerClosed ? "the client closed the connection"
                 : ex.Message;
             _server.Log.TlsHandshakeFailed(_context.RemoteText, reason);
