@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Text;
+using Hyperion;
+
+// samples/Echo: a conformance target. It shows what the server received, so HTTP clients and
+// conformance suites can check parsing, body decoding and header order from the outside.
+int port = 9292;
+for (int i = 0; i < args.Length - 1; i++)
+{
+    if (args[i] == "--port")
+    {
+        port = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+    }
+}
+
+var server = new HyperionServer(new HyperionOptions { Port = port });
+
+// GET / answers "OK"; the static GET registration also answers HEAD with the same headers and no body.
+server.HandleStatic("GET", "/", "OK", contentType: "text/plain");
+server.HandleStatic("OPTIONS", "/", "", contentType: "text/plain", headers: [("Allow", "GET, HEAD, POST, OPTIONS")]);
+server.HandleStatic("OPTIONS", "*", "", contentType: "text/plain");
+
+// POST / echoes the decoded body (chunked or fixed length) byte for byte.
+server.Handle("POST", "/", async env =>
+{
+    var body = new MemoryStream();
+    await env.Body.CopyToAsync(body);
+    return RackResponse.Bytes(200, body.ToArray(), env.ContentType ?? "application/octet-stream");
+});
+
+// /echo lists every received field line in arrival order, names as the client spelled them.
+RackResponse EchoHeaders(RackEnv env)
+{
+    var text = new StringBuilder();
+    foreach (var (name, value) in env.Headers)
+    {
+        text.Append(name).Append(": ").Append(value).Append('\n');
+    }
+
+    return RackResponse.Text(200, text.ToString(), "text/plain");
+}
+
+server.Handle("GET", "/echo", EchoHeaders);
+server.Handle("POST", "/echo", EchoHeaders);
+
+// /cookie lists each cookie pair of every Cookie field (RFC 6265 §5.4: pairs separated by "; ").
+RackResponse EchoCookies(RackEnv env)
+{
+    var text = new StringBuilder();
+    foreach (string field in env.Headers.GetValues("Cookie"))
+    {
+        foreach (string pair in field.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            text.Append(pair).Append('\n');
+        }
+    }
+
+    return RackResponse.Text(200, text.ToString(), "text/plain");
+}
+
+server.Handle("GET", "/cookie", EchoCookies);
+server.Handle("POST", "/cookie", EchoCookies);
+
+// No app: any other path is 404, and another method on a known path is 405 with Allow.
+await server.StartAsync();
+Console.WriteLine($"Hyperion Echo listening on {server.BaseAddress}; Ctrl+C stops");
+await server.RunAsync();
