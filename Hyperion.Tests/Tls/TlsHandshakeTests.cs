@@ -136,6 +136,22 @@ public abstract class TlsHandshakeTests : TransportTests
         await ts.DisposeAsync();
     }
 
+    [Fact]
+    public async Task Over_the_connection_limit_a_tls_client_is_closed_without_a_cleartext_503()
+    {
+        await using var ts = await StartHttpsAsync(o => o.MaxConcurrentConnections = 1);
+        await using var first = await TestCertificate.ConnectAsync(ts.Port);
+        (await GetOverAsync(first)).Should().StartWith("HTTP/1.1 200 OK");
+
+        using var second = await ts.ConnectAsync();
+        await second.SendAsync(ClientHello(0x0303));
+
+        (await second.IsClosedByServerAsync(TimeSpan.FromSeconds(10))).Should().BeTrue();
+        second.Leftover.Should().BeEmpty("nothing but TLS records may be sent on a TLS listener");
+        ts.Logs.Lines.Should().Contain(l => l.EventId.Name == "ConnectionLimit");
+        (await GetOverAsync(first)).Should().StartWith("HTTP/1.1 200 OK");
+    }
+
     private static async Task WaitForAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace Hyperion.Internal.Tls;
 
@@ -50,6 +51,8 @@ internal sealed class TransportPipeStream : Stream
         return ReadSlowAsync(buffer, cancellationToken);
     }
 
+    // Pooled: a keep-alive TLS connection goes through here once per request that waits for the client.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReadSlowAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         while (true)
@@ -133,6 +136,7 @@ internal sealed class TransportPipeStream : Stream
 
         return AwaitFlushAsync(flush);
 
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
         static async ValueTask AwaitFlushAsync(ValueTask<FlushResult> pending) => Check(await pending.ConfigureAwait(false));
     }
 

@@ -59,7 +59,7 @@ internal sealed class SocketListener
             if (!_server.TryReserveConnection())
             {
                 _server.Log.ConnectionLimit(client.RemoteEndPoint?.ToString() ?? "?");
-                RefuseOverLimit(client);
+                RefuseOverLimit(client, _tls is null);
                 continue;
             }
 
@@ -67,12 +67,17 @@ internal sealed class SocketListener
         }
     }
 
-    private static void RefuseOverLimit(Socket client)
+    /// <summary>A cleartext client gets a 503; a TLS client only a close, since plain bytes would be a bogus TLS record.</summary>
+    private static void RefuseOverLimit(Socket client, bool cleartext)
     {
         try
         {
             client.Blocking = false;
-            client.Send(ServiceUnavailable, SocketFlags.None, out _);
+            if (cleartext)
+            {
+                client.Send(ServiceUnavailable, SocketFlags.None, out _);
+            }
+
             client.Shutdown(SocketShutdown.Send);
         }
         catch (SocketException)

@@ -262,7 +262,12 @@ internal sealed unsafe class IoUringLoop
         if (!_server.TryReserveConnection())
         {
             _server.Log.ConnectionLimit(remote?.ToString() ?? "?");
-            SocketHelpers.WriteAll(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8);
+            if (_listenerTls[listener] is null)
+            {
+                // A TLS client only gets the close: plain bytes would be a bogus TLS record.
+                SocketHelpers.WriteAll(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8);
+            }
+
             SocketHelpers.Close(fd);
             return;
         }
