@@ -7,8 +7,8 @@ namespace Hyperion.Internal.Tls;
 /// <summary>
 /// A connection's transport pipes as a <see cref="Stream"/>, for <see cref="System.Net.Security.SslStream"/>
 /// to sit on. Writes are buffered in the pipe and sent on <see cref="FlushAsync(CancellationToken)"/>, so a
-/// response of many TLS records leaves in one transport flush; <see cref="AutoFlush"/> covers the handshake,
-/// whose messages are not followed by a flush. The stream does not own the pipes.
+/// response of many TLS records leaves in one transport flush; while <see cref="Handshaking"/>, writes flush at
+/// once, since handshake messages are not followed by a flush. The stream does not own the pipes.
 /// </summary>
 internal sealed class TransportPipeStream : Stream
 {
@@ -21,8 +21,8 @@ internal sealed class TransportPipeStream : Stream
         _output = output;
     }
 
-    /// <summary>When true every write is flushed at once.</summary>
-    public bool AutoFlush { get; set; } = true;
+    /// <summary>True until the handshake is done: every write is flushed at once.</summary>
+    public bool Handshaking { get; set; } = true;
 
     /// <summary>True once a read saw the peer's end of input.</summary>
     public bool PeerClosed { get; private set; }
@@ -106,7 +106,7 @@ internal sealed class TransportPipeStream : Stream
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         _output.Write(buffer.Span);
-        return AutoFlush ? FlushCoreAsync(cancellationToken) : default;
+        return Handshaking ? FlushCoreAsync(cancellationToken) : default;
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
@@ -115,7 +115,7 @@ internal sealed class TransportPipeStream : Stream
     public override void Write(byte[] buffer, int offset, int count)
     {
         _output.Write(buffer.AsSpan(offset, count));
-        if (AutoFlush)
+        if (Handshaking)
         {
             Flush();
         }
