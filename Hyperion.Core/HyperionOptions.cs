@@ -1,5 +1,7 @@
 using Hyperion.Internal.Http1;
+using Hyperion.Internal.Tls;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 
 namespace Hyperion;
@@ -10,6 +12,7 @@ namespace Hyperion;
 /// </summary>
 public sealed class HyperionOptions
 {
+    private readonly List<(IPEndPoint Endpoint, TlsListener Tls)> _tlsEndpoints = [];
     /// <summary>Address of the default listener, used when <see cref="Endpoints"/> is empty. Default: 127.0.0.1.</summary>
     public IPAddress Address { get; set; } = IPAddress.Loopback;
 
@@ -24,6 +27,71 @@ public sealed class HyperionOptions
     {
         Endpoints.Add(new IPEndPoint(address, port));
         return this;
+    }
+
+    /// <summary>
+    /// Adds a listener on <paramref name="address"/>:<paramref name="port"/> that serves HTTPS with
+    /// <paramref name="certificate"/> (which must carry its private key): TLS 1.2 or 1.3, ALPN offering
+    /// <c>h2</c> (when HTTP/2 is enabled) and <c>http/1.1</c>.
+    /// </summary>
+    public HyperionOptions ListenTls(IPAddress address, int port, X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        return ListenTls(address, port, new TlsListener(certificate, chain: null));
+    }
+
+    /// <summary>
+    /// Adds an HTTPS listener whose certificate and private key are read from PEM files now. Further
+    /// certificates in <paramref name="certificatePemPath"/> (a full-chain file) are sent as the chain.
+    /// </summary>
+    public HyperionOptions ListenTls(IPAddress address, int port, string certificatePemPath, string keyPemPath)
+        => ListenTls(address, port, TlsListener.FromPemFiles(certificatePemPath, keyPemPath));
+
+    private HyperionOptions ListenTls(IPAddress address, int port, TlsListener tls)
+    {
+        var endpoint = new IPEndPoint(address, port);
+        Endpoints.Add(endpoint);
+        _tlsEndpoints.Add((endpoint, tls));
+        return this;
+    }
+
+    /// <summary>
+    /// Serves HTTPS with <paramref name="certificate"/> (which must carry its private key) on the default
+    /// listener and on every <see cref="Listen"/> endpoint; <see cref="ListenTls(IPAddress, int, X509Certificate2)"/>
+    /// endpoints keep their own certificate. To mix cleartext and TLS listeners, use <see cref="Listen"/> and
+    /// <c>ListenTls</c> without this.
+    /// </summary>
+    public HyperionOptions UseTls(X509Certificate2 certificate)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        DefaultTls = new TlsListener(certificate, chain: null);
+        return this;
+    }
+
+    /// <summary>As <see cref="UseTls(X509Certificate2)"/>, with the certificate and key read from PEM files now.</summary>
+    public HyperionOptions UseTls(string certificatePemPath, string keyPemPath)
+    {
+        DefaultTls = TlsListener.FromPemFiles(certificatePemPath, keyPemPath);
+        return this;
+    }
+
+    /// <summary>Time a client on a TLS listener has to complete its handshake; after it the connection is closed. Default: 10 s.</summary>
+    public TimeSpan TlsHandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    internal TlsListener? DefaultTls { get; private set; }
+
+    /// <summary>The TLS settings of <paramref name="endpoint"/> (matched by reference to what was added); null for cleartext.</summary>
+    internal TlsListener? TlsFor(IPEndPoint endpoint)
+    {
+        foreach (var (ep, tls) in _tlsEndpoints)
+        {
+            if (ReferenceEquals(ep, endpoint))
+            {
+                return tls;
+            }
+        }
+
+        return DefaultTls;
     }
 
     /// <summary>
@@ -102,6 +170,7 @@ public sealed class HyperionOptions
         }
         Positive(nameof(RequestHeadersTimeout), RequestHeadersTimeout.Ticks);
         Positive(nameof(KeepAliveTimeout), KeepAliveTimeout.Ticks);
+        Positive(nameof(TlsHandshakeTimeout), TlsHandshakeTimeout.Ticks);
         if (MaxRequestBodySize is < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxRequestBodySize));

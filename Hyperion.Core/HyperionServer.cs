@@ -6,6 +6,7 @@ using System.Text;
 using Hyperion.Internal.Http1;
 using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Routing;
+using Hyperion.Internal.Tls;
 using Hyperion.Internal.Transport;
 using Hyperion.Internal.Transport.IoUring;
 using Microsoft.Extensions.ObjectPool;
@@ -23,6 +24,7 @@ public sealed class HyperionServer : IAsyncDisposable
     private readonly List<SocketListener> _listeners = [];
     private IoUringTransport? _uring;
     private IReadOnlyList<IPEndPoint> _endpoints = [];
+    private TlsListener?[] _endpointTls = [];
     private readonly Lock _lifecycle = new();
     private Timer? _heartbeat;
     private int _connectionCount;
@@ -57,14 +59,14 @@ public sealed class HyperionServer : IAsyncDisposable
     /// <summary>The transport serving connections once started: <see cref="TransportKind.IoUring"/> or <see cref="TransportKind.Sockets"/>.</summary>
     public TransportKind ActiveTransport { get; private set; } = TransportKind.Auto;
 
-    /// <summary>The base URL of the first listener, e.g. <c>http://127.0.0.1:9292/</c>.</summary>
+    /// <summary>The base URL of the first listener, e.g. <c>http://127.0.0.1:9292/</c> (<c>https://</c> on a TLS listener).</summary>
     public Uri BaseAddress
     {
         get
         {
             var ep = _endpoints.Count > 0 ? _endpoints[0] : throw new InvalidOperationException("The server has not been started.");
             var host = ep.Address.Equals(IPAddress.Any) ? "127.0.0.1" : ep.Address.Equals(IPAddress.IPv6Any) ? "[::1]" : ep.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ep.Address}]" : ep.Address.ToString();
-            return new Uri($"http://{host}:{ep.Port}/");
+            return new Uri($"{SchemeOf(0)}://{host}:{ep.Port}/");
         }
     }
 
@@ -190,11 +192,12 @@ public sealed class HyperionServer : IAsyncDisposable
         }
 
         var endpoints = Options.Endpoints.Count > 0 ? Options.Endpoints.ToList() : [new IPEndPoint(Options.Address, Options.Port)];
+        var tls = endpoints.Select(Options.TlsFor).ToArray();
         var kind = ChooseTransport(out string why);
         if (kind == TransportKind.IoUring)
         {
             var uring = new IoUringTransport();
-            await uring.StartAsync(this, endpoints, Options.IoUringLoopCount, Options.ListenBacklog).ConfigureAwait(false);
+            await uring.StartAsync(this, endpoints, tls, Options.IoUringLoopCount, Options.ListenBacklog).ConfigureAwait(false);
             _uring = uring;
             _endpoints = uring.Endpoints;
             why = uring.Detail;
@@ -203,9 +206,9 @@ public sealed class HyperionServer : IAsyncDisposable
         {
             try
             {
-                foreach (var ep in endpoints)
+                for (int i = 0; i < endpoints.Count; i++)
                 {
-                    _listeners.Add(new SocketListener(this, ep, Options.ListenBacklog));
+                    _listeners.Add(new SocketListener(this, endpoints[i], tls[i], Options.ListenBacklog));
                 }
             }
             catch
@@ -226,14 +229,17 @@ public sealed class HyperionServer : IAsyncDisposable
             }
         }
 
+        _endpointTls = tls;
         ActiveTransport = kind;
         EnsureHeartbeat();
         Log.Transport(kind == TransportKind.IoUring ? "io_uring" : "sockets", why);
-        foreach (var ep in _endpoints)
+        for (int i = 0; i < _endpoints.Count; i++)
         {
-            Log.Listening($"http://{ep}");
+            Log.Listening($"{SchemeOf(i)}://{_endpoints[i]}");
         }
     }
+
+    private string SchemeOf(int endpoint) => endpoint < _endpointTls.Length && _endpointTls[endpoint] is not null ? "https" : "http";
 
     private TransportKind ChooseTransport(out string why)
     {
@@ -458,7 +464,7 @@ public sealed class HyperionServer : IAsyncDisposable
     /// (sockets, io_uring, in-process) calls this, so protocol selection lives in one spot.
     /// </summary>
     internal IProtocolConnection CreateConnection(PipeReader input, PipeWriter output, ConnectionContext context)
-        => new Http1Connection(this, input, output, context);
+        => context.Tls is { } tls ? new TlsConnection(this, input, output, context, tls) : new Http1Connection(this, input, output, context);
 
     internal RackEnv RentEnv() => _envPool.Get();
 

@@ -128,7 +128,7 @@ public sealed class RackEnv
     /// The Rack-key view. Reads REQUEST_METHOD, SCRIPT_NAME, PATH_INFO, QUERY_STRING, SERVER_NAME,
     /// SERVER_PORT, SERVER_PROTOCOL, REMOTE_ADDR, CONTENT_TYPE, CONTENT_LENGTH, HTTP_* (one per header
     /// name; fields whose names contain '_' are left out, since they would alias '-' names),
-    /// rack.input, rack.url_scheme and any app-defined key. Setting REQUEST_METHOD, SCRIPT_NAME,
+    /// rack.input, rack.url_scheme, HTTPS (<c>on</c> over TLS, absent otherwise) and any app-defined key. Setting REQUEST_METHOD, SCRIPT_NAME,
     /// PATH_INFO or QUERY_STRING changes the typed member; other server keys are read-only;
     /// any other key is stored for the app.
     /// </summary>
@@ -175,6 +175,11 @@ public sealed class RackEnv
                 yield return k;
             }
 
+            if (GetStandard("HTTPS") is not null)
+            {
+                yield return "HTTPS";
+            }
+
             if (ContentType is not null)
             {
                 yield return "CONTENT_TYPE";
@@ -207,7 +212,7 @@ public sealed class RackEnv
 
     private static bool IsServerKey(string key) =>
         key.StartsWith("HTTP_", StringComparison.Ordinal) || key is "SERVER_NAME" or "SERVER_PORT" or "SERVER_PROTOCOL"
-            or "REMOTE_ADDR" or "rack.input" or "rack.url_scheme" or "CONTENT_TYPE" or "CONTENT_LENGTH";
+            or "REMOTE_ADDR" or "rack.input" or "rack.url_scheme" or "HTTPS" or "CONTENT_TYPE" or "CONTENT_LENGTH";
 
     private static string? ToRackHeaderKey(string name)
     {
@@ -243,6 +248,7 @@ public sealed class RackEnv
             case "REMOTE_ADDR": return RemoteAddress;
             case "rack.input": return Body;
             case "rack.url_scheme": return Scheme;
+            case "HTTPS": return Scheme == "https" ? "on" : null;
             case "CONTENT_TYPE": return ContentType;
             case "CONTENT_LENGTH": return Headers.Get("Content-Length");
         }

@@ -4,16 +4,39 @@ using Hyperion;
 
 // samples/Echo: a conformance target. It shows what the server received, so HTTP clients and
 // conformance suites can check parsing, body decoding and header order from the outside.
+// --port N (default 9292); --tls-cert FILE --tls-key FILE (PEM) serve HTTPS instead of cleartext on that port.
 int port = 9292;
+string? tlsCert = null;
+string? tlsKey = null;
 for (int i = 0; i < args.Length - 1; i++)
 {
-    if (args[i] == "--port")
+    switch (args[i])
     {
-        port = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+        case "--port":
+            port = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            break;
+        case "--tls-cert":
+            tlsCert = args[i + 1];
+            break;
+        case "--tls-key":
+            tlsKey = args[i + 1];
+            break;
     }
 }
 
-var server = new HyperionServer(new HyperionOptions { Port = port });
+var options = new HyperionOptions { Port = port };
+if (tlsCert is not null || tlsKey is not null)
+{
+    if (tlsCert is null || tlsKey is null)
+    {
+        Console.Error.WriteLine("--tls-cert and --tls-key go together");
+        return 2;
+    }
+
+    options.UseTls(tlsCert, tlsKey);
+}
+
+var server = new HyperionServer(options);
 
 // GET / answers "OK"; the static GET registration also answers HEAD with the same headers and no body.
 server.HandleStatic("GET", "/", "OK", contentType: "text/plain");
@@ -65,3 +88,4 @@ server.Handle("POST", "/cookie", EchoCookies);
 await server.StartAsync();
 Console.WriteLine($"Hyperion Echo listening on {server.BaseAddress}; Ctrl+C stops");
 await server.RunAsync();
+return 0;

@@ -44,6 +44,9 @@ internal sealed class ServerLog
     private static readonly Action<ILogger, string, string, Exception?> TransportMessage =
         LoggerMessage.Define<string, string>(LogLevel.Information, new EventId(12, "Transport"), "Transport: {Transport} ({Detail})");
 
+    private static readonly Action<ILogger, string, string, Exception?> TlsHandshakeFailedMessage =
+        LoggerMessage.Define<string, string>(LogLevel.Debug, new EventId(30, "TlsHandshakeFailed"), "TLS handshake with {Remote} failed: {Reason}");
+
     private readonly ILogger _logger;
 
     public ServerLog(ILoggerFactory? factory)
@@ -74,4 +77,6 @@ internal sealed class ServerLog
     public void Transport(string transport, string detail) => TransportMessage(_logger, transport, detail, null);
 
     public void ConnectionLimit(string remote) => OverloadMessage(_logger, remote, null);
+
+    public void TlsHandshakeFailed(string remote, string reason) => TlsHandshakeFailedMessage(_logger, remote, reason, null);
 }

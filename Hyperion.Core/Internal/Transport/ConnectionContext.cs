@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Hyperion.Internal.Tls;
 
 namespace Hyperion.Internal.Transport;
 
@@ -14,6 +15,13 @@ internal sealed class ConnectionContext
         Socket = socket;
     }
 
+    /// <summary>A connection on a TLS listener: scheme https, and no raw socket (bytes must go through TLS).</summary>
+    public ConnectionContext(IPEndPoint? remote, int localPort, TlsListener tls)
+        : this(remote, localPort, "https", socket: null)
+    {
+        Tls = tls;
+    }
+
     public IPEndPoint? Remote { get; }
 
     public int LocalPort { get; }
@@ -22,6 +30,14 @@ internal sealed class ConnectionContext
 
     /// <summary>The raw socket when bytes go to it unchanged (no TLS), so files can use sendfile.</summary>
     public Socket? Socket { get; }
+
+    /// <summary>The listener's TLS settings; null on a cleartext listener.</summary>
+    public TlsListener? Tls { get; }
+
+    public bool IsTls => Tls is not null;
+
+    /// <summary>The ALPN protocol the TLS handshake chose (<c>h2</c>, <c>http/1.1</c>); null without TLS or when the client offered none.</summary>
+    public string? NegotiatedProtocol { get; set; }
 
     /// <summary>Set by the transport: tears the connection down at once (used after the stop timeout).</summary>
     public Action? Abort { get; set; }

@@ -1,7 +1,7 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using Hyperion.Internal.Http1;
+using Hyperion.Internal.Tls;
 
 namespace Hyperion.Internal.Transport;
 
@@ -12,12 +12,14 @@ internal sealed class SocketListener
 
     private readonly HyperionServer _server;
     private readonly Socket _socket;
+    private readonly TlsListener? _tls;
     private readonly CancellationTokenSource _stop = new();
     private Task _acceptLoop = Task.CompletedTask;
 
-    public SocketListener(HyperionServer server, IPEndPoint endpoint, int backlog)
+    public SocketListener(HyperionServer server, IPEndPoint endpoint, TlsListener? tls, int backlog)
     {
         _server = server;
+        _tls = tls;
         _socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (endpoint.AddressFamily == AddressFamily.InterNetworkV6 && endpoint.Address.Equals(IPAddress.IPv6Any))
         {
@@ -57,7 +59,7 @@ internal sealed class SocketListener
             if (!_server.TryReserveConnection())
             {
                 _server.Log.ConnectionLimit(client.RemoteEndPoint?.ToString() ?? "?");
-                RefuseOverLimit(client);
+                RefuseOverLimit(client, _tls is null);
                 continue;
             }
 
@@ -65,12 +67,17 @@ internal sealed class SocketListener
         }
     }
 
-    private static void RefuseOverLimit(Socket client)
+    /// <summary>A cleartext client gets a 503; a TLS client only a close, since plain bytes would be a bogus TLS record.</summary>
+    private static void RefuseOverLimit(Socket client, bool cleartext)
     {
         try
         {
             client.Blocking = false;
-            client.Send(ServiceUnavailable, SocketFlags.None, out _);
+            if (cleartext)
+            {
+                client.Send(ServiceUnavailable, SocketFlags.None, out _);
+            }
+
             client.Shutdown(SocketShutdown.Send);
         }
         catch (SocketException)
@@ -92,7 +99,8 @@ internal sealed class SocketListener
             var stream = new NetworkStream(socket, ownsSocket: false);
             var reader = PipeReader.Create(stream, _server.ReaderOptions);
             var writer = PipeWriter.Create(stream, _server.WriterOptions);
-            var context = new ConnectionContext(socket.RemoteEndPoint as IPEndPoint, EndPoint.Port, "http", socket);
+            var remote = socket.RemoteEndPoint as IPEndPoint;
+            var context = _tls is null ? new ConnectionContext(remote, EndPoint.Port, "http", socket) : new ConnectionContext(remote, EndPoint.Port, _tls);
             context.Abort = () =>
             {
                 aborted = true;

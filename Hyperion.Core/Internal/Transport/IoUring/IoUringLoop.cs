@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Hyperion.Internal.Http1;
+using Hyperion.Internal.Tls;
 using Hyperion.Native;
 
 namespace Hyperion.Internal.Transport.IoUring;
@@ -33,6 +34,7 @@ internal sealed unsafe class IoUringLoop
     private readonly HyperionServer _server;
     private readonly Socket[] _listeners;
     private readonly int[] _listenerPorts;
+    private readonly IReadOnlyList<TlsListener?> _listenerTls;
     private readonly Dictionary<ulong, LoopConnection> _connections = [];
     private readonly ConcurrentQueue<(Action<object?> Action, object? State)> _remote = new();
     private readonly Queue<(Action<object?> Action, object? State)> _local = new();
@@ -51,12 +53,13 @@ internal sealed unsafe class IoUringLoop
     private bool _acceptStopped;
     private volatile bool _exit;
 
-    public IoUringLoop(HyperionServer server, int index, Socket[] listeners, int bufferCount)
+    public IoUringLoop(HyperionServer server, int index, Socket[] listeners, IReadOnlyList<TlsListener?> listenerTls, int bufferCount)
     {
         _server = server;
         Index = index;
         _listeners = listeners;
         _listenerPorts = listeners.Select(l => ((IPEndPoint)l.LocalEndPoint!).Port).ToArray();
+        _listenerTls = listenerTls;
         BufferCount = bufferCount;
         Scheduler = new LoopScheduler(this);
         var pool = server.MemoryPool;
@@ -259,13 +262,18 @@ internal sealed unsafe class IoUringLoop
         if (!_server.TryReserveConnection())
         {
             _server.Log.ConnectionLimit(remote?.ToString() ?? "?");
-            SocketHelpers.WriteAll(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8);
+            if (_listenerTls[listener] is null)
+            {
+                // A TLS client only gets the close: plain bytes would be a bogus TLS record.
+                SocketHelpers.WriteAll(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8);
+            }
+
             SocketHelpers.Close(fd);
             return;
         }
 
         SocketHelpers.SetNoDelay(fd);
-        var connection = new LoopConnection(this, fd, _nextId++, remote, _listenerPorts[listener], _inputOptions, _outputOptions);
+        var connection = new LoopConnection(this, fd, _nextId++, remote, _listenerPorts[listener], _listenerTls[listener], _inputOptions, _outputOptions);
         _connections[connection.Id] = connection;
         EnsureRecv(connection);
         var protocol = _server.CreateConnection(connection.Input.Reader, connection.Output.Writer, connection.Context);

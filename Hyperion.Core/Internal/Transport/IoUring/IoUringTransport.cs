@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Hyperion.Internal.Tls;
 using Hyperion.Native;
 
 namespace Hyperion.Internal.Transport.IoUring;
@@ -15,7 +16,7 @@ internal sealed class IoUringTransport
 
     public string Detail { get; private set; } = string.Empty;
 
-    public async Task StartAsync(HyperionServer server, IReadOnlyList<IPEndPoint> endpoints, int loopCount, int backlog)
+    public async Task StartAsync(HyperionServer server, IReadOnlyList<IPEndPoint> endpoints, IReadOnlyList<TlsListener?> tls, int loopCount, int backlog)
     {
         // The first loop's listeners resolve port 0; the other loops bind the same ports.
         var bound = new List<IPEndPoint>();
@@ -51,7 +52,7 @@ internal sealed class IoUringTransport
         Endpoints = bound;
         for (int i = 0; i < loopCount; i++)
         {
-            _loops.Add(new IoUringLoop(server, i, perLoop[i], server.Options.IoUringBufferCount));
+            _loops.Add(new IoUringLoop(server, i, perLoop[i], tls, server.Options.IoUringBufferCount));
         }
 
         try

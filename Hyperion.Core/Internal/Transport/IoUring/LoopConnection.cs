@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Threading.Tasks.Sources;
 using Hyperion.Internal.Http1;
+using Hyperion.Internal.Tls;
 
 namespace Hyperion.Internal.Transport.IoUring;
 
@@ -17,14 +18,14 @@ internal sealed class LoopConnection : IValueTaskSource<int>
     private readonly IoUringLoop _loop;
     private ManualResetValueTaskSourceCore<int> _send;
 
-    public LoopConnection(IoUringLoop loop, int fd, ulong id, IPEndPoint? remote, int localPort, PipeOptions inputOptions, PipeOptions outputOptions)
+    public LoopConnection(IoUringLoop loop, int fd, ulong id, IPEndPoint? remote, int localPort, TlsListener? tls, PipeOptions inputOptions, PipeOptions outputOptions)
     {
         _loop = loop;
         Fd = fd;
         Id = id;
         Input = new Pipe(inputOptions);
         Output = new Pipe(outputOptions);
-        Context = new ConnectionContext(remote, localPort, "http", null);
+        Context = tls is null ? new ConnectionContext(remote, localPort, "http", null) : new ConnectionContext(remote, localPort, tls);
         Context.Abort = () => _loop.Post(static s => ((LoopConnection)s!).AbortOnLoop(), this);
         _send.RunContinuationsAsynchronously = false;
     }
