@@ -87,6 +87,44 @@ public class IoUringTransportTests
     }
 
     [RequiresIoUringFact]
+    public async Task A_slow_reader_of_a_large_body_pauses_receives_and_the_loop_survives()
+    {
+        // The app reads its body slowly, so the input pipe fills and receives pause; receives already in
+        // flight must be buffered, not flushed into a pipe that has a flush pending (which throws).
+        await using var ts = await TestServer.StartAsync(
+            s =>
+            {
+                s.HandleStatic("GET", "/", "ok");
+                s.Handle("POST", "/slow", async env =>
+                {
+                    var buffer = new byte[16 * 1024];
+                    long total = 0;
+                    int n;
+                    while ((n = await env.Body.ReadAsync(buffer)) > 0)
+                    {
+                        total += n;
+                        await Task.Delay(1);
+                    }
+
+                    return RackResponse.Text(200, total.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                });
+            },
+            o =>
+            {
+                o.Transport = TransportKind.IoUring;
+                o.IoUringLoopCount = 1;
+            });
+        using var client = ts.CreateHttpClient();
+        client.Timeout = TimeSpan.FromSeconds(60);
+        var body = new byte[8 * 1024 * 1024];
+        using var response = await client.PostAsync("/slow", new ByteArrayContent(body));
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await response.Content.ReadAsStringAsync()).Should().Be(body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        ts.Logs.Lines.Should().NotContain(l => l.EventId.Name == "LoopFailed");
+        (await client.GetStringAsync("/")).Should().Be("ok", "the loop still serves after the paused body");
+    }
+
+    [RequiresIoUringFact]
     public async Task Ten_thousand_connections_opened_and_closed_leak_no_descriptors()
     {
         await using var ts = await StartAsync();
@@ -118,7 +156,23 @@ public class IoUringTransportTests
         }
 
         ts.Server.ConnectionCount.Should().Be(0);
-        Directory.GetFiles("/proc/self/fd").Length.Should().BeLessThanOrEqualTo(before + 5);
+
+        // Precise: no socket of the server's port is still held open (a leaked fd keeps its socket in
+        // CLOSE_WAIT with a live inode). Coarse: the process's fd count did not grow with the 10,000
+        // connections (other tests run in parallel, hence the slack).
+        OpenServerSockets(ts.Port).Should().BeEmpty();
+        Directory.GetFiles("/proc/self/fd").Length.Should().BeLessThanOrEqualTo(before + 50);
+    }
+
+    /// <summary>Lines of /proc/net/tcp for sockets whose local port is <paramref name="port"/>, not listening, with an inode (an open fd).</summary>
+    private static List<string> OpenServerSockets(int port)
+    {
+        string local = ":" + port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
+        return File.ReadLines("/proc/net/tcp").Skip(1)
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f[1].EndsWith(local, StringComparison.Ordinal) && f[3] != "0A" && f[9] != "0")
+            .Select(f => string.Join(' ', f))
+            .ToList();
     }
 }
 

@@ -343,6 +343,15 @@ internal sealed unsafe class IoUringLoop
     private const int Libc_ENOBUFS = 105;
     private const int Libc_ECANCELED = 125;
 
+    /// <summary>Stops a connection's multishot receive (back-pressure); the -ECANCELED completion clears RecvArmed.</summary>
+    public void CancelRecv(LoopConnection c)
+    {
+        if (c.RecvArmed)
+        {
+            SqePrep.CancelUserData(NextSqe(), (KindRecv << 56) | c.Id, KindIgnore << 56);
+        }
+    }
+
     public void EnsureRecv(LoopConnection c)
     {
         if (!c.RecvArmed && c.WantsRecv)

@@ -17,6 +17,7 @@ internal sealed class LoopConnection : IValueTaskSource<int>
 {
     private readonly IoUringLoop _loop;
     private ManualResetValueTaskSourceCore<int> _send;
+    private bool _unflushedWhilePaused;
 
     public LoopConnection(IoUringLoop loop, int fd, ulong id, IPEndPoint? remote, int localPort, TlsListener? tls, PipeOptions inputOptions, PipeOptions outputOptions)
     {
@@ -70,7 +71,21 @@ internal sealed class LoopConnection : IValueTaskSource<int>
         var writer = Input.Writer;
         data.CopyTo(writer.GetSpan(data.Length));
         writer.Advance(data.Length);
-        var flush = writer.FlushAsync();
+        if (InputPaused)
+        {
+            // A receive that was in flight when we paused: the pipe allows one pending flush, and it is being
+            // awaited, so keep these bytes unflushed until it completes. The receive is being cancelled, so
+            // at most a few buffers arrive here.
+            _unflushedWhilePaused = true;
+            return;
+        }
+
+        Flush();
+    }
+
+    private void Flush()
+    {
+        var flush = Input.Writer.FlushAsync();
         if (flush.IsCompletedSuccessfully)
         {
             if (flush.Result.IsCompleted)
@@ -84,6 +99,7 @@ internal sealed class LoopConnection : IValueTaskSource<int>
 
         // Back-pressure: the app is not reading its body. Stop receiving until the pipe drains.
         InputPaused = true;
+        _loop.CancelRecv(this);
         _ = ResumeWhenFlushedAsync(flush);
     }
 
@@ -106,6 +122,11 @@ internal sealed class LoopConnection : IValueTaskSource<int>
             if (completed)
             {
                 c.CompleteInput(null);
+            }
+            else if (c._unflushedWhilePaused && !c.InputCompleted)
+            {
+                c._unflushedWhilePaused = false;
+                c.Flush();
             }
 
             c._loop.EnsureRecv(c);
