@@ -10,7 +10,7 @@
 #   N idle     RSS 2 s after bench/tools/IdleClients holds N connections open, each having sent one request and
 #              read its response (at most 200 connecting at once; the clients live in their own process because
 #              10,000 client plus 10,000 server sockets exceed the 20,000 fd limit of one process)
-#   closed     RSS 2 s after the clients reset every connection
+#   closed     RSS 2 s after the server closed every connection the clients reset (RST, so no TIME_WAIT is left)
 # KiB per idle connection = (RSS with N idle - warm RSS) / N; "marginal" is between the last two counts.
 # Kernel socket buffers are not in RSS. Prints a markdown table and writes bench/results/memory-<UTC time>.md.
 set -uo pipefail
@@ -73,7 +73,11 @@ measure_server() { # measure_server <name> <port> <start function and args...>
   done
   echo "close" >&"${IDLE[1]}"
   wait "$idle_pid" 2>/dev/null
+  # The server may take a while to tear 10,000 reset connections down: wait (up to 15 s) until its fds are back.
+  local waited=0
+  while [ "$(group_fds "$pid")" -gt $((base_fds + 2)) ] && [ $waited -lt 150 ]; do sleep 0.1; waited=$((waited + 1)); done
   local closed; closed=$(settle_rss "$pid")
+  log "$name: clients reset their connections: fds back to $(group_fds "$pid") after $((waited / 10)).$((waited % 10)) s, RSS $((closed / 1024)) MiB"
   local marginal="—"
   if [ "$(echo $counts | wc -w)" -ge 2 ]; then
     marginal=$(awk -v a="$prev_rss" -v b="$prev_rss_last" -v n="$prev_n" -v m="$(echo $counts | awk '{ print $(NF-1) }')" 'BEGIN { printf "%.1f", (a - b) / (n - m) }')

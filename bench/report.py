@@ -95,6 +95,8 @@ def report(csv_path, md_path, client_threshold):
             "p99": statistics.median(p99) if p99 and int(t0["pipeline"]) == 1 else float("nan"),
             "sock": sum(int(t["socket_errors"]) for t in trials), "non2xx": sum(int(t["non2xx"]) for t in trials),
             "server_cpu": statistics.median(float(t["server_cpu_pct"]) for t in trials),
+            # Requests per second of server CPU: steadier than r/s when other tenants share the machine.
+            "per_cpu": statistics.median(float(t["rps"]) * 100 / max(1.0, float(t["server_cpu_pct"])) for t in trials),
             "client_cpu": statistics.median(float(t["client_cpu_pct"]) for t in trials),
             "client_core": statistics.median(float(t["client_core_busy_pct"]) for t in trials),
             "server_core": statistics.median(float(t["server_core_busy_pct"]) for t in trials),
@@ -114,14 +116,14 @@ def report(csv_path, md_path, client_threshold):
     out.append(f"Run {meta.get('run_id', '?')}: {len(rows)} trials; wrk/h2load duration {meta.get('duration_s', '?')} s each, "
                f"interleaved per row; CLIENT-BOUND = load generator's core(s) >= {client_threshold:.0f}% busy.")
     out.append("")
-    out.append("| row | target | median r/s | min–max | p99 (median) | sock err | non-2xx | server CPU | client CPU (core) | flag |")
-    out.append("|---|---|---:|---|---:|---:|---:|---:|---:|---|")
+    out.append("| row | target | median r/s | min–max | p99 (median) | sock err | non-2xx | server CPU | req per server CPU-s | client CPU (core) | flag |")
+    out.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|")
     for row in row_order:
         for (r, target), s in summary.items():
             if r != row:
                 continue
             out.append(f"| {row} | {target} | {fmt_rps(s['median'])} | {fmt_rps(s['min'])}–{fmt_rps(s['max'])} | "
-                       f"{'—' if s['pipelined'] else fmt_ms(s['p99'])} | {s['sock']} | {s['non2xx']} | {s['server_cpu']:.0f}% | "
+                       f"{'—' if s['pipelined'] else fmt_ms(s['p99'])} | {s['sock']} | {s['non2xx']} | {s['server_cpu']:.0f}% | {fmt_rps(s['per_cpu'])} | "
                        f"{s['client_cpu']:.0f}% ({s['client_core']:.0f}%) | {s['flags']} |")
 
     def ref(row, server, transport, path):
@@ -139,8 +141,8 @@ def report(csv_path, md_path, client_threshold):
     out.append("")
     out.append("Ratios of medians from the same run (Kestrel /hello is the reference for /hello, /dyn and /app; Kestrel /json for /json):")
     out.append("")
-    out.append("| row | Hyperion target | ÷ Kestrel | ÷ nginx | io_uring ÷ sockets | p99 vs Kestrel |")
-    out.append("|---|---|---:|---:|---:|---|")
+    out.append("| row | Hyperion target | ÷ Kestrel | ÷ nginx | io_uring ÷ sockets | req/CPU-s ÷ Kestrel | p99 vs Kestrel |")
+    out.append("|---|---|---:|---:|---:|---:|---|")
     ratios = []
     for row in row_order:
         for (r, target), s in summary.items():
@@ -154,7 +156,8 @@ def report(csv_path, md_path, client_threshold):
             p99cmp = "—"
             if k and not s["pipelined"] and not math.isnan(s["p99"]) and not math.isnan(k["p99"]):
                 p99cmp = f"{s['p99']:.2f} vs {k['p99']:.2f} ms" + (" (worse)" if s["p99"] > k["p99"] else "")
-            out.append(f"| {row} | {target} | {fmt_ratio(rk)} | {fmt_ratio(rn)} | {fmt_ratio(ru)} | {p99cmp} |")
+            eff = s["per_cpu"] / k["per_cpu"] if k and k["per_cpu"] > 0 else None
+            out.append(f"| {row} | {target} | {fmt_ratio(rk)} | {fmt_ratio(rn)} | {fmt_ratio(ru)} | {fmt_ratio(eff)} | {p99cmp} |")
             ratios.append((row, s, rk, rn, ru, k, n))
 
     out.append("")

@@ -66,6 +66,7 @@ taskset -c "$CLIENT_CPUS" wrk -t1 -c"$connections" -d"${duration}s" --timeout 5s
 wait "$sampler"
 sleep 3
 after_fds=$(group_fds "$pid")
+echo "soak: 3 s after load: $after_fds fds, RSS $(( $(group_rss_kib "$pid") / 1024 )) MiB"
 alive=no
 curl -fsS -o /dev/null --max-time 2 "$url" && alive=yes
 
@@ -74,7 +75,8 @@ cat "$BENCH_TMP/wrk.txt"
 import csv, re, sys
 samples, wrk_path, duration, conns, base_fds, after_fds, alive, clk = sys.argv[1:]
 duration, conns, base_fds, after_fds, clk = int(duration), int(conns), int(base_fds), int(after_fds), int(clk)
-rows = [r for r in csv.DictReader(open(samples)) if int(r["t_s"]) <= duration]
+# A sample field is empty when /proc could not be read at that instant; such samples are left out.
+rows = [r for r in csv.DictReader(open(samples)) if all(r.values()) and int(r["t_s"]) <= duration]
 win = 60 if duration >= 240 else max(1, duration // 4)
 first = [int(r["rss_kib"]) for r in rows if 1 <= int(r["t_s"]) <= win]
 last = [int(r["rss_kib"]) for r in rows if duration - win < int(r["t_s"]) <= duration]

@@ -36,6 +36,9 @@ internal sealed class IdleConnectionPool : IDisposable
 
     public Exception? LastError { get; private set; }
 
+    /// <summary>Whether <see cref="Dispose"/> resets connections (RST) rather than closing them with FIN.</summary>
+    public bool Reset { get; set; } = true;
+
     /// <summary>Opens connections until <paramref name="total"/> are open, at most <c>concurrency</c> connecting at once
     /// (the server's accept backlog is finite).</summary>
     public async Task GrowToAsync(int total)
@@ -143,7 +146,11 @@ internal sealed class IdleConnectionPool : IDisposable
         {
             foreach (Socket socket in _open)
             {
-                socket.LingerState = new LingerOption(true, 0);
+                if (Reset)
+                {
+                    socket.LingerState = new LingerOption(true, 0);
+                }
+
                 socket.Dispose();
             }
 

@@ -7,6 +7,7 @@ using IdleClients;
 // Driven over stdin, one command a line:
 //   open <total>   grow to <total> open connections; answers "ready <open> errors <n>" on stdout
 //   close          reset every connection (SO_LINGER 0: no TIME_WAIT pile-up between servers) and exit
+//   close fin      close every connection the orderly way (FIN) and exit
 // It runs in its own process because 10,000 client sockets and 10,000 server sockets do not fit one fd limit.
 string host = "127.0.0.1";
 int port = 8080;
@@ -44,12 +45,13 @@ while (Console.ReadLine() is { } line)
             Console.Error.WriteLine($"last error: {error}");
         }
     }
-    else if (words.Length == 1 && words[0] == "close")
+    else if (words.Length >= 1 && words[0] == "close")
     {
+        pool.Reset = words.Length == 1 || words[1] != "fin";
         break;
     }
     else
     {
-        Console.Error.WriteLine($"unknown command '{line}' (open <total> | close)");
+        Console.Error.WriteLine($"unknown command '{line}' (open <total> | close [fin])");
     }
 }
