@@ -53,16 +53,24 @@ echo "soak: $url, wrk -t1 -c$connections -d${duration}s, server on cores $SERVER
 echo "soak: before load: RSS $((base_rss / 1024)) MiB, $base_fds fds"
 
 echo "t_s,rss_kib,fds,server_cpu_ticks" >"$samples"
+# One sample a second, stamped with the real elapsed time: on a busy machine a sample can take longer than its slot.
+# The server is one process, so /proc/<pid> is read directly (scanning every process would slow the sampler).
+t0=${EPOCHREALTIME%.*}
 (
-  t=0
-  while [ $t -le $((duration + 2)) ]; do
-    echo "$t,$(group_rss_kib "$pid"),$(group_fds "$pid"),$(group_cpu "$pid")" >>"$samples"
-    sleep 1; t=$((t + 1))
+  while [ ! -e "$BENCH_TMP/wrk.done" ]; do
+    now=${EPOCHREALTIME%.*}
+    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+    fds=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l)
+    cpu=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null)
+    echo "$((now - t0)),$rss,$fds,$cpu" >>"$samples"
+    frac=${EPOCHREALTIME#*.}
+    sleep "0.$(printf '%06d' $(( 1000000 - 10#$frac )))"   # to the next whole second
   done
 ) &
 sampler=$!
 
 taskset -c "$CLIENT_CPUS" wrk -t1 -c"$connections" -d"${duration}s" --timeout 5s --latency "$url" >"$BENCH_TMP/wrk.txt" 2>&1
+touch "$BENCH_TMP/wrk.done"
 wait "$sampler"
 sleep 3
 after_fds=$(group_fds "$pid")

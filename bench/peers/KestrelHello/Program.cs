@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime;
-using System.Text.Json.Serialization;
 using KestrelHello;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
@@ -41,11 +40,3 @@ app.MapGet("/json", () => new Message("Hello, World!"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"KestrelHello listening on http://127.0.0.1:{port}/ (h2c port {(h2cPort > 0 ? h2cPort.ToString(CultureInfo.InvariantCulture) : "off")}); IsServerGC={GCSettings.IsServerGC}"));
 app.Run();
-
-namespace KestrelHello
-{
-    internal sealed record Message(string message);
-
-    [JsonSerializable(typeof(Message))]
-    internal sealed partial class PeerJsonContext : JsonSerializerContext;
-}
