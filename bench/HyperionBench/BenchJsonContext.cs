@@ -1,0 +1,7 @@
+using System.Text.Json.Serialization;
+
+namespace HyperionBench;
+
+/// <summary>Source-generated metadata, as the Kestrel peer uses: the row measures serialising, not reflection.</summary>
+[JsonSerializable(typeof(Message))]
+internal sealed partial class BenchJsonContext : JsonSerializerContext;

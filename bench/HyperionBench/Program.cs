@@ -1,0 +1,52 @@
+using System.Globalization;
+using System.Runtime;
+using System.Text.Json;
+using Hyperion;
+using HyperionBench;
+
+// bench/HyperionBench: the Hyperion target for bench/run.sh, bench/memory.sh and bench/soak.sh.
+// Same response bytes as bench/peers/KestrelHello:
+//   /hello  HandleStatic (pre-built bytes)            /dyn  dynamic-block Handle
+//   /json   dynamic-block Handle, System.Text.Json serialisation per request (the "work" row)
+//   other   the Rack app (run.sh uses /app)
+int port = 8080;
+TransportKind transport = TransportKind.Sockets;
+int loops = 1;
+for (int i = 0; i < args.Length - 1; i++)
+{
+    switch (args[i])
+    {
+        case "--port":
+            port = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            break;
+        case "--transport":
+            transport = args[i + 1] switch
+            {
+                "sockets" => TransportKind.Sockets,
+                "iouring" => TransportKind.IoUring,
+                "auto" => TransportKind.Auto,
+                _ => throw new ArgumentException($"--transport must be sockets, iouring or auto, not '{args[i + 1]}'"),
+            };
+            break;
+        case "--loops":
+            loops = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            break;
+    }
+}
+
+// One loop by default: run.sh pins the server to one core, and a second ring thread would only contend for it.
+var server = new HyperionServer(new HyperionOptions { Port = port, Transport = transport, IoUringLoopCount = loops });
+
+const string ContentType = "text/plain";
+const string JsonContentType = "application/json; charset=utf-8";
+server.HandleStatic("GET", "/hello", "Hello, World!", contentType: ContentType);
+server.Handle("GET", "/dyn", env => RackResponse.Text(200, "Hello, World!", ContentType));
+server.Handle("GET", "/json", env =>
+    RackResponse.Bytes(200, JsonSerializer.SerializeToUtf8Bytes(new Message("Hello, World!"), BenchJsonContext.Default.Message), JsonContentType));
+server.Run(env => ValueTask.FromResult(RackResponse.Text(200, "Hello, World!", ContentType)));
+
+using var heapReport = HeapReport.Register();
+await server.StartAsync();
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"HyperionBench listening on {server.BaseAddress}; transport={server.ActiveTransport} (requested {transport}, loops {loops}); IsServerGC={GCSettings.IsServerGC}"));
+await server.RunAsync();
