@@ -11,6 +11,17 @@ internal sealed partial class Http2Connection
 
     private void ProcessFrame(in Http2FrameHeader header, in ReadOnlySequence<byte> payload)
     {
+        if (!_sawClientSettings)
+        {
+            // RFC 9113 §3.4: the client preface ends with a SETTINGS frame; anything else makes it invalid.
+            if (header.Type != Http2FrameType.Settings || header.HasFlag(Http2FrameFlags.Ack))
+            {
+                throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "The client preface must be followed by SETTINGS.");
+            }
+
+            _sawClientSettings = true;
+        }
+
         if (_headerStreamId != 0 && header.Type != Http2FrameType.Continuation)
         {
             // RFC 9113 §6.10: a header block is one contiguous run of HEADERS + CONTINUATION; nothing may interleave.

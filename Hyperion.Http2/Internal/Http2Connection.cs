@@ -32,6 +32,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
     private bool _headerEndStream;
     private int _continuationCount;
     private bool _headerSelfDependent;
+    private bool _sawClientSettings;
 
     private int _highestStreamId;
     private int _peerMaxFrameSize = Http2FrameHeader.DefaultMaxFrameSize;
