@@ -432,19 +432,20 @@ internal sealed partial class Http2Connection
             throw new Http2ConnectionException(Http2ErrorCode.FrameSizeError, "RST_STREAM length is not 4.");
         }
 
+        if (header.StreamId > _highestStreamId)
+        {
+            // RFC 9113 §6.4: RST_STREAM on an idle stream.
+            throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "RST_STREAM on an idle stream.");
+        }
+
+        // Counted whether or not the stream had finished: a cheap request answered inline still cost us the work.
+        CountReset();
         var stream = FindStream(header.StreamId);
         if (stream is null)
         {
-            if (header.StreamId > _highestStreamId)
-            {
-                // RFC 9113 §6.4: RST_STREAM on an idle stream.
-                throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "RST_STREAM on an idle stream.");
-            }
-
             return;
         }
 
-        CountReset();
         stream.Abort(new IOException("The client reset the stream."));
         stream.Close(resetByUs: false);
     }
