@@ -261,7 +261,21 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         waiter?.TrySetResult();
     }
 
-    public void Start() => _ = RunAsync();
+    /// <summary>
+    /// Runs the exchange. A request without a body is dispatched inline on the read loop (answered in the same
+    /// batch); one with a body runs on the thread pool, since its handler may block reading rack.input, which
+    /// only the read loop can feed.
+    /// </summary>
+    public void Start()
+    {
+        if (_body is null)
+        {
+            _ = RunAsync();
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.RunAsync(), this, preferLocal: false);
+    }
 
     public void StartRejected(int status) => _ = RunRejectedAsync(status);
 

@@ -40,6 +40,12 @@ public abstract class Http2DispatchTests : TransportTests, IAsyncLifetime
             await env.Body.CopyToAsync(ms);
             return new RackResponse(200, [("content-type", "application/octet-stream")], ms.ToArray());
         });
+        s.Handle("POST", "/sync-read", env =>
+        {
+            var ms = new MemoryStream();
+            env.Body.CopyTo(ms);
+            return RackResponse.Text(200, ms.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        });
         s.Handle("GET", "/big", _ => RackResponse.Bytes(200, Pattern(3 * 1024 * 1024)));
         s.Handle("GET", "/chunks", _ => RackResponse.Chunks(200, null, [Encoding.ASCII.GetBytes("a"), Encoding.ASCII.GetBytes("bc")]));
         s.Handle("GET", "/async-chunks", _ => RackResponse.AsyncChunks(200, null, AsyncChunks()));
@@ -122,6 +128,13 @@ public abstract class Http2DispatchTests : TransportTests, IAsyncLifetime
         var r = await _client.PostAsync("/echo", new ByteArrayContent(body));
         r.StatusCode.Should().Be(HttpStatusCode.OK);
         (await r.Content.ReadAsByteArrayAsync()).Should().Equal(body);
+    }
+
+    [Fact]
+    public async Task Synchronous_handler_may_block_reading_rack_input()
+    {
+        var r = await _client.PostAsync("/sync-read", new StreamContent(new MemoryStream(Pattern(600_000))));
+        (await r.Content.ReadAsStringAsync()).Should().Be("600000");
     }
 
     [Fact]
