@@ -21,7 +21,9 @@ internal sealed class HpackDecoder
     private byte[] _valueBuffer = [];
 
     /// <param name="maxDynamicTableSize">
-    /// Our SETTINGS_HEADER_TABLE_SIZE: the initial table size and the largest size update the peer may send.
+    /// The table's initial maximum size and the largest size update the peer may send. A peer may send blocks before
+    /// it has seen our SETTINGS, encoded against the protocol default 4096 (RFC 9113 §6.5.2): so pass 4096 here, and
+    /// set <see cref="MaxDynamicTableSize"/> to an advertised smaller value once the peer acknowledges it.
     /// </param>
     /// <param name="maxHeaderListSize">
     /// Largest decoded header list (sum of name + value + 32 per field, RFC 9113 §6.5.2); also caps each string literal.
@@ -205,8 +207,7 @@ internal sealed class HpackDecoder
             Throw("Index beyond the static and dynamic tables (RFC 7541 §2.3.3).");
         }
 
-        name = _table.Name(dynamicIndex);
-        value = _table.Value(dynamicIndex);
+        _table.Get(dynamicIndex, out name, out value);
     }
 
     private ReadOnlySpan<byte> ReadString(ReadOnlySpan<byte> block, scoped ref int pos, scoped ref byte[] buffer)

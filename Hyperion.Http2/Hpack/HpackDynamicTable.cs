@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics;
 
 namespace Hyperion.Http2.Hpack;
 
@@ -6,10 +7,11 @@ namespace Hyperion.Http2.Hpack;
 /// The HPACK dynamic table (RFC 7541 §2.3.2, §4): newest entry first, FIFO eviction by size.
 /// </summary>
 /// <remarks>
-/// Entries keep their bytes (name then value) back to back in one array of twice the maximum size; the live bytes
-/// always form one run from the oldest entry to the write position. When an insert would run past the end, the run is
-/// moved to the front — at most once per maximum-size worth of inserts — so inserts never allocate and every name and
-/// value is one contiguous span.
+/// Entries keep their bytes (name then value) back to back in one array; the live bytes always form one run from the
+/// oldest entry to the write position. When an insert would run past the end, the run is moved to the front, or the
+/// array grows when the run fills more than half of it — so moves cost O(1) per inserted byte, every name and value
+/// is one contiguous span, and memory follows what the peer actually stores (at most twice the maximum size) rather
+/// than the maximum it may use.
 /// </remarks>
 internal sealed class HpackDynamicTable
 {
@@ -40,6 +42,9 @@ internal sealed class HpackDynamicTable
     /// <summary>Current maximum size; inserts evict down to it.</summary>
     public int MaxSize => _maxSize;
 
+    /// <summary>Octets of storage currently allocated for names and values (grows with use, up to 2 × max size).</summary>
+    public int StorageCapacity => _bytes.Length;
+
     /// <summary>Name of the entry at <paramref name="index"/>, 0 being the newest.</summary>
     public ReadOnlySpan<byte> Name(int index)
     {
@@ -54,16 +59,20 @@ internal sealed class HpackDynamicTable
         return new ReadOnlySpan<byte>(_bytes, e.Offset + e.NameLength, e.ValueLength);
     }
 
+    /// <summary>Name and value of the entry at <paramref name="index"/>, 0 being the newest.</summary>
+    public void Get(int index, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
+    {
+        ref readonly Entry e = ref At(index);
+        name = new ReadOnlySpan<byte>(_bytes, e.Offset, e.NameLength);
+        value = new ReadOnlySpan<byte>(_bytes, e.Offset + e.NameLength, e.ValueLength);
+    }
+
     /// <summary>Changes the maximum size, evicting the oldest entries that no longer fit (RFC 7541 §4.3).</summary>
     public void SetMaxSize(int maxSize)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxSize);
         _maxSize = maxSize;
         Evict(maxSize);
-        if (_bytes.Length != 0 && _bytes.Length < 2 * maxSize)
-        {
-            Reallocate(maxSize);
-        }
     }
 
     /// <summary>
@@ -93,20 +102,31 @@ internal sealed class HpackDynamicTable
         }
 
         Evict(_maxSize - entrySize);
-        if (_bytes.Length < 2 * _maxSize)
+        if (_count == _entries.Length)
         {
-            Reallocate(_maxSize);
+            Reallocate(_bytes.Length, Math.Max(8, 2 * _entries.Length)); // stays a power of two: indices wrap with a mask
         }
 
         if (_writeOffset + length > _bytes.Length)
         {
-            Compact();
+            // Live bytes + the new entry fit in the maximum size; keep the array at least twice that so the
+            // next move is at least half an array of inserts away.
+            int needed = (int)Math.Min(2L * (LiveBytes + length), int.MaxValue);
+            if (_bytes.Length < needed)
+            {
+                long grown = Math.Max(256, 2L * _bytes.Length);
+                Reallocate((int)Math.Max(needed, Math.Min(grown, 2L * _maxSize)), _entries.Length);
+            }
+            else
+            {
+                Compact();
+            }
         }
 
-        Debug.Assert(_writeOffset + length <= _bytes.Length, "live bytes + new entry <= max size <= half the buffer");
+        Debug.Assert(_writeOffset + length <= _bytes.Length, "compaction or growth made room");
         name.CopyTo(_bytes.AsSpan(_writeOffset));
         value.CopyTo(_bytes.AsSpan(_writeOffset + name.Length));
-        int slot = (_head + _count) % _entries.Length;
+        int slot = (_head + _count) & (_entries.Length - 1);
         _entries[slot] = new Entry(_writeOffset, name.Length, value.Length);
         _count++;
         _writeOffset += length;
@@ -151,7 +171,7 @@ internal sealed class HpackDynamicTable
             throw new ArgumentOutOfRangeException(nameof(index));
         }
 
-        return ref _entries[(_head + _count - 1 - index) % _entries.Length];
+        return ref _entries[(_head + _count - 1 - index) & (_entries.Length - 1)];
     }
 
     private void Evict(int targetSize)
@@ -160,7 +180,7 @@ internal sealed class HpackDynamicTable
         {
             ref Entry oldest = ref _entries[_head];
             _size -= oldest.NameLength + oldest.ValueLength + EntryOverhead;
-            _head = (_head + 1) % _entries.Length;
+            _head = (_head + 1) & (_entries.Length - 1);
             _count--;
         }
 
@@ -171,6 +191,8 @@ internal sealed class HpackDynamicTable
         }
     }
 
+    private int LiveBytes => _count == 0 ? 0 : _writeOffset - _entries[_head].Offset;
+
     private void Compact()
     {
         int start = _count == 0 ? _writeOffset : _entries[_head].Offset;
@@ -178,21 +200,21 @@ internal sealed class HpackDynamicTable
         Buffer.BlockCopy(_bytes, start, _bytes, 0, live);
         for (int i = 0; i < _count; i++)
         {
-            _entries[(_head + i) % _entries.Length].Offset -= start;
+            _entries[(_head + i) & (_entries.Length - 1)].Offset -= start;
         }
 
         _writeOffset = live;
     }
 
-    private void Reallocate(int maxSize)
+    private void Reallocate(int byteCapacity, int entryCapacity)
     {
-        // Each entry takes at least EntryOverhead of the size, so this many slots always suffice.
-        var entries = new Entry[(maxSize / EntryOverhead) + 1];
-        var bytes = new byte[2 * maxSize];
+        Debug.Assert(BitOperations.IsPow2(entryCapacity), "ring indices wrap with a mask");
+        var entries = new Entry[entryCapacity];
+        var bytes = new byte[byteCapacity];
         int offset = 0;
         for (int i = 0; i < _count; i++)
         {
-            Entry e = _entries[(_head + i) % _entries.Length];
+            Entry e = _entries[(_head + i) & (_entries.Length - 1)];
             int length = e.NameLength + e.ValueLength;
             Buffer.BlockCopy(_bytes, e.Offset, bytes, offset, length);
             entries[i] = new Entry(offset, e.NameLength, e.ValueLength);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Text;
 
 namespace Hyperion.Http2.Hpack;
@@ -125,19 +126,26 @@ internal sealed class HpackEncoder
     public void EncodeHeader(IBufferWriter<byte> output, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, bool neverIndex = false)
     {
         ArgumentNullException.ThrowIfNull(output);
-        int staticName = HpackStaticTable.Find(name, value, out int staticFull);
-        int dynamicName = _table.Find(name, value, out int dynamicFull);
+        Debug.Assert(!name.ContainsAnyInRange((byte)'A', (byte)'Z'), "RFC 9113 §8.2.1: field names are lowercase in HTTP/2");
 
         // Upper bound: prefix integer, then a string literal (length integer + bytes) for each of name and value.
         int bound = (3 * HpackInteger.MaxEncodedLength) + name.Length + value.Length;
         Span<byte> span = output.GetSpan(bound);
         int n;
 
-        if (!neverIndex && (staticFull != 0 || dynamicFull >= 0))
+        int staticName = HpackStaticTable.Find(name, value, out int staticFull);
+        if (staticFull != 0 && !neverIndex)
         {
-            // RFC 7541 §6.1: the whole field is in a table.
-            int index = staticFull != 0 ? staticFull : HpackStaticTable.Count + 1 + dynamicFull;
-            n = HpackInteger.Encode(span, index, 7, 0x80);
+            // RFC 7541 §6.1: the whole field is in the static table.
+            n = HpackInteger.Encode(span, staticFull, 7, 0x80);
+            output.Advance(n);
+            return;
+        }
+
+        int dynamicName = _table.Find(name, value, out int dynamicFull);
+        if (dynamicFull >= 0 && !neverIndex)
+        {
+            n = HpackInteger.Encode(span, HpackStaticTable.Count + 1 + dynamicFull, 7, 0x80);
             output.Advance(n);
             return;
         }

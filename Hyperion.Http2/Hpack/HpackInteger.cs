@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 
 namespace Hyperion.Http2.Hpack;
 
@@ -18,9 +19,28 @@ internal static class HpackInteger
     /// <c>source[position]</c>, advancing <paramref name="position"/> past it. Throws
     /// <see cref="HpackDecodingException"/> when the input ends early or the value exceeds int32.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Decode(ReadOnlySpan<byte> source, ref int position, int prefixBits)
     {
         Debug.Assert(prefixBits is >= 1 and <= 8, "RFC 7541 §5.1 prefixes are 1..8 bits");
+        int pos = position;
+        if ((uint)pos < (uint)source.Length)
+        {
+            // Most indices and lengths fit in the prefix: one octet, no loop.
+            int mask = (1 << prefixBits) - 1;
+            int value = source[pos] & mask;
+            if (value < mask)
+            {
+                position = pos + 1;
+                return value;
+            }
+        }
+
+        return DecodeContinued(source, ref position, prefixBits);
+    }
+
+    private static int DecodeContinued(ReadOnlySpan<byte> source, ref int position, int prefixBits)
+    {
         int pos = position;
         if ((uint)pos >= (uint)source.Length)
         {
@@ -29,12 +49,6 @@ internal static class HpackInteger
 
         int mask = (1 << prefixBits) - 1;
         int value = source[pos++] & mask;
-        if (value < mask)
-        {
-            position = pos;
-            return value;
-        }
-
         long total = value;
         int shift = 0;
         for (int i = 0; i < MaxContinuationOctets; i++)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace Hyperion.Http2.Hpack;
@@ -277,10 +278,13 @@ internal static class Huffman
         return table;
     }
 
+    [DoesNotReturn]
     private static void ThrowEos() => throw new HpackDecodingException("Huffman-encoded string contains EOS (RFC 7541 §5.2).");
 
+    [DoesNotReturn]
     private static void ThrowBadPadding()
         => throw new HpackDecodingException("Huffman padding is longer than 7 bits or not the EOS prefix (RFC 7541 §5.2).");
 
+    [DoesNotReturn]
     private static void ThrowTooLong() => throw new HpackDecodingException("Huffman-decoded string is longer than the limit.");
 }

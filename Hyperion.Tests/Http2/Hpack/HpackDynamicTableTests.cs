@@ -14,7 +14,7 @@ public class HpackDynamicTableTests
         var model = new List<(string Name, string Value)>(); // newest first
         int maxSize = 4096;
 
-        for (int step = 0; step < 20_000; step++)
+        for (int step = 0; step < 8_000; step++)
         {
             int action = random.Next(100);
             if (action < 3)
@@ -43,6 +43,29 @@ public class HpackDynamicTableTests
             table.Size.Should().Be(model.Sum(e => e.Name.Length + e.Value.Length + 32));
             table.Size.Should().BeLessThanOrEqualTo(maxSize);
         }
+    }
+
+    [Fact]
+    public void Storage_follows_use_not_the_maximum()
+    {
+        var table = new HpackDynamicTable(1 << 20);
+        table.StorageCapacity.Should().Be(0);
+        for (int i = 0; i < 10; i++)
+        {
+            table.Insert("content-type"u8, "text/plain"u8);
+        }
+
+        table.StorageCapacity.Should().BeInRange(1, 1024);
+
+        // Steady churn in a small table moves bytes instead of growing.
+        var small = new HpackDynamicTable(256);
+        for (int i = 0; i < 1_000; i++)
+        {
+            small.Insert("x-a"u8, (i % 2 == 0 ? "0123456789"u8 : "abcdefghijklmnopqrstuvwxyz"u8));
+        }
+
+        small.StorageCapacity.Should().BeLessThanOrEqualTo(512);
+        Hpack.Table(small).Should().HaveCount(256 / (3 + 10 + 32 + 3 + 26 + 32) * 2);
     }
 
     [Fact]

@@ -225,6 +225,30 @@ public class HpackEncoderTests
     }
 
     [Fact]
+    public void Smaller_setting_applies_after_the_peer_acknowledges_it()
+    {
+        // Blocks sent before the peer saw our SETTINGS use the default 4096 table (RFC 9113 §6.5.2); after the ACK
+        // the peer's first block must shrink the table (RFC 7541 §4.2) and the decoder insists on it.
+        var peer = new HpackEncoder();
+        var decoder = new HpackDecoder(maxDynamicTableSize: 4096);
+        var output = new ArrayBufferWriter<byte>();
+        peer.BeginBlock(output);
+        peer.EncodeHeader(output, "user-agent", new string('u', 300));
+        peer.EncodeHeader(output, "accept"u8, "*/*"u8);
+        Decode(decoder, output).Should().HaveCount(2);
+
+        decoder.MaxDynamicTableSize = 256; // our SETTINGS_HEADER_TABLE_SIZE = 256 was acknowledged
+        peer.SetPeerMaxTableSize(256);     // and the peer applied it
+        output.Clear();
+        peer.BeginBlock(output);
+        peer.EncodeHeader(output, "accept"u8, "*/*"u8);
+        Hpack.ToHex(output.WrittenSpan).Should().StartWith("3fe101");
+        Decode(decoder, output).Should().Equal(("accept", "*/*"));
+        decoder.DynamicTable.MaxSize.Should().Be(256);
+        Hpack.Table(decoder.DynamicTable).Should().Equal(Hpack.Table(peer.DynamicTable));
+    }
+
+    [Fact]
     public void Random_header_lists_round_trip_with_table_changes()
     {
         var random = new Random(9113);
