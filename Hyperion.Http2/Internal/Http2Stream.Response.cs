@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using Hyperion.Http2.Hpack;
 using Hyperion.Internal.Http1;
+using Hyperion.Internal.Routing;
 
 namespace Hyperion.Http2.Internal;
 
@@ -20,6 +22,65 @@ internal sealed partial class Http2Stream
     {
         await WriteHeadersAsync(RackResponse.Empty(status), contentLength: 0, endStream: true).ConfigureAwait(false);
         await FlushIfNeededAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A static route: its header block was encoded once (static table and literals only, so it is valid on any
+    /// connection whatever its dynamic table holds); only Date goes through this connection's encoder.
+    /// </summary>
+    private async ValueTask WriteStaticAsync(StaticResponse entry)
+    {
+        var block = entry.Http2HeaderBlock ??= BuildStaticBlock(entry, _connection.Server.Options.ServerHeader);
+        var body = _isHead ? ReadOnlyMemory<byte>.Empty : entry.Body;
+        await _connection.EnterWriteAsync().ConfigureAwait(false);
+        try
+        {
+            ThrowIfAborted();
+            _connection.DrainControl();
+            var w = _connection.HeaderScratch;
+            _connection.Encoder.BeginBlock(w);
+            w.Write(block);
+            _connection.Encoder.EncodeHeader(w, "date"u8, _connection.Server.Date.Current);
+            _connection.WriteHeaderBlock(Id, endStream: body.IsEmpty);
+            _headersSent = true;
+            _ended = body.IsEmpty;
+        }
+        finally
+        {
+            _connection.ExitWrite();
+        }
+
+        if (!body.IsEmpty)
+        {
+            await SendDataAsync(body, endStream: true).ConfigureAwait(false);
+        }
+
+        await FlushIfNeededAsync().ConfigureAwait(false);
+    }
+
+    private static byte[] BuildStaticBlock(StaticResponse entry, string? serverHeader)
+    {
+        var encoder = new HpackEncoder { Indexing = HpackIndexing.None };
+        var w = new ArrayBufferWriter<byte>(128);
+        var response = entry.Response;
+        encoder.EncodeStatus(w, response.Status);
+        if (!StatusLines.ForbidsBody(response.Status))
+        {
+            EncodeField(encoder, w, "content-type", response.ContentType!);
+            EncodeField(encoder, w, "content-length", entry.Body.Length.ToString(CultureInfo.InvariantCulture));
+        }
+
+        foreach (var (name, value) in response.Headers)
+        {
+            EncodeField(encoder, w, name, value);
+        }
+
+        if (serverHeader is not null)
+        {
+            EncodeField(encoder, w, "server", serverHeader);
+        }
+
+        return w.WrittenSpan.ToArray();
     }
 
     private async ValueTask WriteResponseAsync(RackResponse response)
@@ -281,7 +342,9 @@ internal sealed partial class Http2Stream
     }
 
     /// <summary>RFC 9113 §8.2.1: field names go out in lowercase; values as Latin-1 octets.</summary>
-    private void EncodeField(IBufferWriter<byte> w, string name, string value)
+    private void EncodeField(IBufferWriter<byte> w, string name, string value) => EncodeField(_connection.Encoder, w, name, value);
+
+    private static void EncodeField(HpackEncoder encoder, IBufferWriter<byte> w, string name, string value)
     {
         int total = name.Length + value.Length;
         byte[]? rented = null;
@@ -297,7 +360,7 @@ internal sealed partial class Http2Stream
 
             var valueBytes = buffer.Slice(name.Length, value.Length);
             Encoding.Latin1.GetBytes(value, valueBytes);
-            _connection.Encoder.EncodeHeader(w, nameBytes, valueBytes);
+            encoder.EncodeHeader(w, nameBytes, valueBytes);
         }
         finally
         {

@@ -305,13 +305,13 @@ internal sealed partial class Http2Stream : IRequestBodyReader
                 if (entry is not null && entry.Kind == RouteKind.Static)
                 {
                     response = entry.Static!.Response;
+                    await WriteStaticAsync(entry.Static).ConfigureAwait(false);
                 }
                 else
                 {
                     response = await RequestDispatcher.InvokeAsync(server, env, entry, routes, _asterisk).ConfigureAwait(false);
+                    await WriteResponseAsync(response).ConfigureAwait(false);
                 }
-
-                await WriteResponseAsync(response).ConfigureAwait(false);
             }
         }
         catch (Exception ex)
