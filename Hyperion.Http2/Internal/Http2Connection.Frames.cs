@@ -675,8 +675,16 @@ internal sealed partial class Http2Connection
 
     private void StartStream(int streamId, bool endStream)
     {
-        var env = _server.RentEnv();
         var sink = _sink;
+        if (endStream && sink.ContentLength > 0)
+        {
+            // RFC 9113 §8.1.1: a content-length that the DATA frames (none here) cannot match is malformed.
+            QueueRstStream(streamId, Http2ErrorCode.ProtocolError);
+            MarkClosed(streamId, resetByUs: true);
+            return;
+        }
+
+        var env = _server.RentEnv();
         var path = sink.Slice(sink.PathAndQuery);
         bool asterisk = path.Length == 1 && path[0] == (byte)'*';
         for (int i = 0; i < sink.FieldCount; i++)
@@ -709,13 +717,6 @@ internal sealed partial class Http2Connection
         lock (_streamsLock)
         {
             _streams.Add(streamId, stream);
-        }
-
-        if (endStream && declared > 0)
-        {
-            // RFC 9113 §8.1.1: content-length that the DATA frames (none here) do not match is malformed.
-            ResetStream(stream, Http2ErrorCode.ProtocolError);
-            return;
         }
 
         stream.Start();

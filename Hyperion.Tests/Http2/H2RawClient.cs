@@ -319,6 +319,20 @@ public sealed class H2RawClient : IAsyncDisposable
         List<(string, string)>? headers = null;
         var trailers = new List<(string, string)>();
         var body = new MemoryStream();
+
+        // Frames of this stream a test already consumed (e.g. waiting for the HEADERS) still count.
+        foreach (var earlier in Received.Where(f => f.StreamId == streamId))
+        {
+            if (earlier.Fields is { } fields)
+            {
+                headers ??= fields;
+            }
+            else if (earlier.Type == H2.Data)
+            {
+                body.Write(earlier.Payload);
+            }
+        }
+
         while (true)
         {
             var f = await ExpectAsync(f => f.StreamId == streamId || f.Type == H2.GoAway, $"response on {streamId}");

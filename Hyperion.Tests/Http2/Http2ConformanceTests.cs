@@ -287,6 +287,24 @@ public abstract class Http2ConformanceTests : TransportTests, IAsyncLifetime
     }
 
     [Fact]
+    public async Task Initial_window_raised_by_settings_unblocks_a_waiting_response()
+    {
+        await using var ts = await StartAsync(s =>
+        {
+            s.UseHttp2();
+            s.Handle("GET", "/big", _ => RackResponse.Bytes(200, new byte[50_000]));
+        });
+
+        // RFC 9113 §6.9.2: a SETTINGS_INITIAL_WINDOW_SIZE change applies to streams already open.
+        await using var c = await H2RawClient.ConnectAsync(ts.Port, true, H2.Setting(4, 0));
+        await c.SendHeadersAsync(1, true, H2.Get("/big"));
+        await c.ExpectAsync(f => f.Type == H2.Headers && f.StreamId == 1, "response headers");
+        await c.SendFrameAsync(H2.Settings, 0, 0, H2.Setting(4, 100_000));
+        var response = await c.ReadResponseAsync(1);
+        response.Body.Length.Should().Be(50_000);
+    }
+
+    [Fact]
     public async Task Response_frames_respect_a_small_peer_max_frame_size_and_window()
     {
         await using var ts = await StartAsync(s =>
