@@ -164,6 +164,9 @@ public sealed class H2RawClient : IAsyncDisposable
 
     public List<H2Frame> Received { get; } = [];
 
+    /// <summary>Continues on a socket that already spoke HTTP/1.1 (after a 101); the socket stays owned by the caller's test.</summary>
+    public static H2RawClient Over(Socket socket) => new(socket);
+
     public static async Task<H2RawClient> ConnectAsync(int port, bool handshake = true, params byte[][] settings)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
