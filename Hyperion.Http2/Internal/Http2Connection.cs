@@ -327,6 +327,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         long stall = (long)_options.SendWindowStallTimeout.TotalMilliseconds;
         foreach (var s in streams)
         {
+            s.CheckBodyRate(now, _server.Options);
             if (s.WindowWaitStartedAt is long since && now - since > stall)
             {
                 // Zero-window stall (RFC 9113 §10.5): the client keeps the window shut; stop holding the response.

@@ -20,6 +20,7 @@ internal sealed partial class Http2Stream : IRequestBodyReader
     private Pipe? _body;
     private long _receiveWindow;
     private long _received;
+    private long _bodyStartedAt;
     private long _buffered;
     private long _consumedSinceUpdate;
     private bool _discarding;
@@ -75,7 +76,7 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         }
 
         Interlocked.Add(ref _receiveWindow, -flowLength);
-        _received += data.Length;
+        Interlocked.Add(ref _received, data.Length);
         if (_declaredLength >= 0 && (_received > _declaredLength || (endStream && _received != _declaredLength)))
         {
             // RFC 9113 §8.1.1: DATA that does not add up to content-length makes the request malformed.
@@ -151,6 +152,11 @@ internal sealed partial class Http2Stream : IRequestBodyReader
             return 0;
         }
 
+        if (_bodyStartedAt == 0)
+        {
+            Volatile.Write(ref _bodyStartedAt, Environment.TickCount64);
+        }
+
         var reader = _body.Reader;
         while (true)
         {
@@ -182,6 +188,26 @@ internal sealed partial class Http2Stream : IRequestBodyReader
             {
                 return 0;
             }
+        }
+    }
+
+    /// <summary>
+    /// The heartbeat's check of <see cref="HyperionOptions.MinRequestBodyDataRate"/> while the app reads a body: a client
+    /// trickling bytes gets 408 on this stream (the body read fails), as on HTTP/1.1, and the connection lives on.
+    /// </summary>
+    public void CheckBodyRate(long now, HyperionOptions options)
+    {
+        long started = Volatile.Read(ref _bodyStartedAt);
+        double rate = options.MinRequestBodyDataRate;
+        if (started == 0 || rate <= 0 || RequestEnded || _bodyWriterDone)
+        {
+            return;
+        }
+
+        double elapsed = (now - started) / 1000.0;
+        if (elapsed > options.MinRequestBodyDataRateGracePeriod.TotalSeconds && Interlocked.Read(ref _received) / elapsed < rate)
+        {
+            CompleteBodyWriter(new BadRequestException(RejectionReason.MinBodyDataRate));
         }
     }
 

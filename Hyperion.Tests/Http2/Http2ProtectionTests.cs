@@ -196,6 +196,32 @@ public abstract class Http2ProtectionTests : TransportTests
     }
 
     [Fact]
+    public async Task Request_body_trickling_below_the_minimum_rate_is_408_on_that_stream()
+    {
+        await using var ts = await StartAsync(s =>
+        {
+            s.UseHttp2();
+            s.HandleStatic("GET", "/static", "ok");
+            s.Handle("POST", "/echo", async env =>
+            {
+                var ms = new MemoryStream();
+                await env.Body.CopyToAsync(ms);
+                return RackResponse.Bytes(200, ms.ToArray());
+            });
+        }, o =>
+        {
+            o.MinRequestBodyDataRate = 1000;
+            o.MinRequestBodyDataRateGracePeriod = TimeSpan.FromMilliseconds(500);
+        });
+        await using var c = await ConnectAsync(ts);
+        await c.SendHeadersAsync(1, false, H2.Post("/echo"));
+        await c.SendFrameAsync(H2.Data, 0, 1, new byte[10]);
+        (await c.ReadResponseAsync(1)).Status.Should().Be(408);
+        await c.SendHeadersAsync(3, true, H2.Get());
+        (await c.ReadResponseAsync(3)).Status.Should().Be(200);
+    }
+
+    [Fact]
     public async Task Streams_over_max_concurrent_are_refused()
     {
         await using var ts = await StartH2Async(o => o.MaxConcurrentStreams = 2);
