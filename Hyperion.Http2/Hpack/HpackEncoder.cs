@@ -19,6 +19,7 @@ internal sealed class HpackEncoder
     private readonly HpackDynamicTable _table;
     private bool _sizeUpdatePending;
     private int _smallestPendingSize;
+    private int _finalPendingSize;
     private byte[] _charScratch = [];
 
     /// <param name="maxDynamicTableSize">The most table memory we are willing to use, whatever the peer allows.</param>
@@ -33,6 +34,7 @@ internal sealed class HpackEncoder
             // The peer's decoder starts at 4096; tell it we use less (RFC 7541 §4.2).
             _sizeUpdatePending = true;
             _smallestPendingSize = initial;
+            _finalPendingSize = initial;
         }
     }
 
@@ -46,27 +48,31 @@ internal sealed class HpackEncoder
     public HpackDynamicTable DynamicTable => _table;
 
     /// <summary>
-    /// Applies the peer's SETTINGS_HEADER_TABLE_SIZE. We use min(size, our own maximum); a change is signalled with a
-    /// Dynamic Table Size Update at the start of the next block, preceded by the smallest size in between when the size
-    /// shrank and grew again (RFC 7541 §4.2, §6.3).
+    /// Applies the peer's SETTINGS_HEADER_TABLE_SIZE. We use min(size, our own maximum). The change takes effect at the
+    /// next <see cref="BeginBlock"/>, which signals it with a Dynamic Table Size Update — preceded by the smallest size
+    /// in between when the size shrank and grew again (RFC 7541 §4.2, §6.3). Deferring it keeps a block that is being
+    /// encoded consistent with the table the peer still has.
     /// </summary>
     public void SetPeerMaxTableSize(int size)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(size);
         int newSize = Math.Min(size, _maxDynamicTableSize);
-        if (!_sizeUpdatePending && newSize == _table.MaxSize)
+        if (!_sizeUpdatePending)
         {
-            return;
+            if (newSize == _table.MaxSize)
+            {
+                return;
+            }
+
+            _smallestPendingSize = newSize;
+            _sizeUpdatePending = true;
         }
 
-        _smallestPendingSize = _sizeUpdatePending ? Math.Min(_smallestPendingSize, newSize) : newSize;
-        _sizeUpdatePending = true;
-
-        // Evicting now matches what the peer does when it reads the update(s) at the start of the next block.
-        _table.SetMaxSize(newSize);
+        _smallestPendingSize = Math.Min(_smallestPendingSize, newSize);
+        _finalPendingSize = newSize;
     }
 
-    /// <summary>Starts a header block: writes the pending dynamic table size update(s), if any.</summary>
+    /// <summary>Starts a header block: applies and writes the pending dynamic table size update(s), if any.</summary>
     public void BeginBlock(IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(output);
@@ -77,12 +83,15 @@ internal sealed class HpackEncoder
 
         Span<byte> span = output.GetSpan(2 * HpackInteger.MaxEncodedLength);
         int n = 0;
-        if (_smallestPendingSize < _table.MaxSize)
+        if (_smallestPendingSize < _finalPendingSize)
         {
+            // The peer evicts down to the smallest size first; so do we.
+            _table.SetMaxSize(_smallestPendingSize);
             n += HpackInteger.Encode(span, _smallestPendingSize, 5, 0x20);
         }
 
-        n += HpackInteger.Encode(span[n..], _table.MaxSize, 5, 0x20);
+        _table.SetMaxSize(_finalPendingSize);
+        n += HpackInteger.Encode(span[n..], _finalPendingSize, 5, 0x20);
         output.Advance(n);
         _sizeUpdatePending = false;
     }

@@ -1,8 +1,12 @@
 namespace Hyperion.Http2.Hpack;
 
-/// <summary>One predefined (name, value) pair of the HPACK static table.</summary>
-internal readonly record struct HpackStaticEntry(byte[] Name, byte[] Value)
+/// <summary>One predefined (name, value) pair of the HPACK static table, read-only.</summary>
+internal readonly struct HpackStaticEntry(byte[] name, byte[] value)
 {
-    /// <summary>Entry size as the dynamic table counts it (RFC 7541 §4.1).</summary>
-    public int Size => Name.Length + Value.Length + HpackDynamicTable.EntryOverhead;
+    private readonly byte[] _name = name;
+    private readonly byte[] _value = value;
+
+    public ReadOnlySpan<byte> Name => _name;
+
+    public ReadOnlySpan<byte> Value => _value;
 }

@@ -70,6 +70,25 @@ public class HpackDecoderMalformedTests
     }
 
     [Fact]
+    public void Crafted_lengths_do_not_make_the_decoder_allocate()
+    {
+        var decoder = new HpackDecoder(maxHeaderListSize: 32 * 1024);
+        Hpack.Decode(decoder, Hpack.Hex("82")); // warm up
+
+        // A raw and a Huffman string each claiming ~16 MB, and one within the limit but past the block's end.
+        string[] blocks = ["00 7f f0ffff07 61", "00 ff f0ffff07 61", "00 ff e0ff01 61"];
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        foreach (string hex in blocks)
+        {
+            var act = () => decoder.Decode(Hpack.Hex(hex), new CountingSink());
+            act.Should().Throw<HpackDecodingException>();
+        }
+
+        // Exceptions, hex arrays and assertions cost a few KB; a buffer sized from the claims would be megabytes.
+        (GC.GetAllocatedBytesForCurrentThread() - before).Should().BeLessThan(256 * 1024);
+    }
+
+    [Fact]
     public void Size_update_at_the_start_is_accepted_and_applied()
     {
         var decoder = new HpackDecoder();

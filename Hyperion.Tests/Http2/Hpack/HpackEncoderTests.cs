@@ -184,10 +184,11 @@ public class HpackEncoderTests
         encoder.SetPeerMaxTableSize(100);
         encoder.SetPeerMaxTableSize(0);
         encoder.SetPeerMaxTableSize(2000);
-        encoder.DynamicTable.Count.Should().Be(0, "shrinking to 0 evicted everything");
+        encoder.DynamicTable.Count.Should().Be(1, "the change waits for the next block");
 
         output.Clear();
         encoder.BeginBlock(output);
+        encoder.DynamicTable.Count.Should().Be(0, "passing through 0 evicted everything");
         encoder.EncodeHeader(output, "content-type"u8, "text/plain"u8);
 
         // 001 00000 (0), then 001 11111 + 1969 (2000), then the field again as a literal.
@@ -199,6 +200,28 @@ public class HpackEncoderTests
         output.Clear();
         encoder.BeginBlock(output);
         output.WrittenCount.Should().Be(0, "the update is sent once");
+    }
+
+    [Fact]
+    public void Size_change_during_a_block_applies_from_the_next_block()
+    {
+        var encoder = new HpackEncoder();
+        var decoder = new HpackDecoder(maxDynamicTableSize: 4096);
+        var output = new ArrayBufferWriter<byte>();
+        encoder.BeginBlock(output);
+        encoder.EncodeHeader(output, "content-type"u8, "text/plain"u8);
+        encoder.SetPeerMaxTableSize(0); // SETTINGS processed while this block is being written
+        encoder.EncodeHeader(output, "content-type"u8, "text/plain"u8);
+        Hpack.ToHex(output.WrittenSpan).Should().EndWith("be", "the entry is still in the peer's table");
+        Decode(decoder, output).Should().HaveCount(2);
+
+        output.Clear();
+        encoder.BeginBlock(output);
+        encoder.EncodeHeader(output, "content-type"u8, "text/plain"u8);
+        Hpack.ToHex(output.WrittenSpan).Should().StartWith("20");
+        Decode(decoder, output).Should().Equal(("content-type", "text/plain"));
+        decoder.DynamicTable.Count.Should().Be(0);
+        encoder.DynamicTable.Count.Should().Be(0);
     }
 
     [Fact]
