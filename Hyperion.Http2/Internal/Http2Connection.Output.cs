@@ -21,6 +21,7 @@ internal sealed partial class Http2Connection
     private readonly Lock _flowLock = new();
     private readonly List<Http2Stream> _connectionWindowWaiters = [];
     private long _connectionSendWindow = 65535;
+    private int _pendingEncoderTableSize = -1;
     private bool _outputCompleted;
     private volatile int _batchThread;
 
@@ -63,14 +64,12 @@ internal sealed partial class Http2Connection
 
     private void SetEncoderTableSize(int size)
     {
-        // The encoder is used under the write gate; the size update it emits goes at the start of its next block.
+        // Applied under the write gate by DrainControl, so the encoder never changes in the middle of a block.
         lock (_controlLock)
         {
             _pendingEncoderTableSize = size;
         }
     }
-
-    private int _pendingEncoderTableSize = -1;
 
     internal void QueueFrame(Http2FrameType type, byte flags, int streamId, ReadOnlySpan<byte> payload)
     {
