@@ -134,12 +134,12 @@ public abstract class Http2PeerTests : TransportTests, IAsyncLifetime
     private async Task<JsonElement> PeerAsync(params string[] args)
     {
         var script = Path.Combine(AppContext.BaseDirectory, "Http2", "h2peer.py");
-        var (code, output, err) = await RunAsync("/usr/bin/python3", [script, _server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. args]);
+        var (code, output, err) = await RunAsync(PythonH2.Python, [script, _server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. args]);
         code.Should().Be(0, err);
         return JsonDocument.Parse(output).RootElement;
     }
 
-    [RequiresToolFact("python3")]
+    [RequiresPythonH2Fact]
     public async Task Python_h2_strict_conversation()
     {
         var r = await PeerAsync("conversation");
@@ -151,7 +151,7 @@ public abstract class Http2PeerTests : TransportTests, IAsyncLifetime
         r.GetProperty("/echo").GetProperty("length").GetInt32().Should().Be(100_000);
     }
 
-    [RequiresToolFact("python3")]
+    [RequiresPythonH2Fact]
     public async Task Python_h2_sees_stream_reset_for_an_uppercase_field()
     {
         var r = await PeerAsync("malformed");
@@ -168,7 +168,7 @@ public abstract class Http2PeerTests : TransportTests, IAsyncLifetime
         { "undecodable block", H2.Frame(H2.Headers, H2.EndHeaders | H2.EndStream, 1, [0x80]), H2.CompressionError },
     };
 
-    [Theory]
+    [RequiresPythonH2Theory]
     [MemberData(nameof(PeerErrorCases))]
     public async Task Python_h2_sees_the_connection_error(string name, byte[] frame, uint code)
     {
