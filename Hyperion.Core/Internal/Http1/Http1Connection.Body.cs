@@ -464,36 +464,4 @@ internal sealed partial class Http1Connection
             _keepAlive = false;
         }
     }
-
-    private async ValueTask<byte[]> ReadWholeBodyAsync()
-    {
-        if (!_bodyActive || _bodyDone)
-        {
-            return [];
-        }
-
-        if (!_bodyChunked)
-        {
-            var body = new byte[_bodyRemaining];
-            int offset = 0;
-            while (offset < body.Length)
-            {
-                offset += await ReadBodyAsync(body.AsMemory(offset), CancellationToken.None).ConfigureAwait(false);
-            }
-
-            return body;
-        }
-
-        var writer = new ArrayBufferWriter<byte>(4096);
-        while (true)
-        {
-            int n = await ReadBodyAsync(writer.GetMemory(4096), CancellationToken.None).ConfigureAwait(false);
-            if (n == 0)
-            {
-                return writer.WrittenSpan.ToArray();
-            }
-
-            writer.Advance(n);
-        }
-    }
 }

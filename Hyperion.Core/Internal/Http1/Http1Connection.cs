@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Hyperion.Internal.Dispatch;
 using Hyperion.Internal.Routing;
 using Hyperion.Internal.Transport;
 using Microsoft.Extensions.Logging;
@@ -54,11 +55,26 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
     public ConnectionContext Context => _context;
 
     /// <summary>True when the connection ended because the client closed it (no lingering close needed).</summary>
-    public bool EndedByPeer { get; private set; }
+    public bool EndedByPeer
+    {
+        get => _upgraded?.EndedByPeer ?? _endedByPeer;
+        private set => _endedByPeer = value;
+    }
+
+    private bool _endedByPeer;
 
     public ConnectionPhase Phase => (ConnectionPhase)Volatile.Read(ref _phase);
 
     public async Task RunAsync()
+    {
+        await RunHttp1Async().ConfigureAwait(false);
+        if (_upgraded is { } h2)
+        {
+            await h2.RunAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task RunHttp1Async()
     {
         RackEnv? env = null;
         bool needMoreData = false;
@@ -122,6 +138,26 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
                     continue;
                 }
 
+                if (_firstRead && _server.Http2ConnectionFactory is { } h2Factory)
+                {
+                    var match = MatchPreface(buffer);
+                    if (match == PrefaceMatch.Incomplete && !result.IsCompleted)
+                    {
+                        _input.AdvanceTo(buffer.Start, buffer.End);
+                        needMoreData = true;
+                        continue;
+                    }
+
+                    _firstRead = false;
+                    if (match == PrefaceMatch.Yes)
+                    {
+                        // RFC 9113 §3.3: prior knowledge. HTTP/2 reads the preface itself from the same pipe.
+                        _input.AdvanceTo(buffer.Start);
+                        _upgraded = h2Factory(_server, _input, _output, _context);
+                        break;
+                    }
+                }
+
                 if (env is null)
                 {
                     env = _server.RentEnv();
@@ -153,7 +189,12 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
                 _input.AdvanceTo(buffer.GetPosition(consumed));
                 SetPhase(ConnectionPhase.Processing);
                 bool keepAlive = await ProcessRequestAsync(env).ConfigureAwait(false);
-                _server.ReturnEnv(env);
+                if (_upgraded is null)
+                {
+                    // After an h2c upgrade the env is stream 1's: HTTP/2 returns it.
+                    _server.ReturnEnv(env);
+                }
+
                 env = null;
                 if (!keepAlive)
                 {
@@ -174,7 +215,10 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
                 _server.ReturnEnv(env);
             }
 
-            await FinishAsync().ConfigureAwait(false);
+            if (_upgraded is null)
+            {
+                await FinishAsync().ConfigureAwait(false);
+            }
         }
     }
 
@@ -256,31 +300,14 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
             return false;
         }
 
+        if (_head.HasUpgrade && _server.Http2ConnectionFactory is not null && await TryUpgradeH2cAsync(env).ConfigureAwait(false))
+        {
+            return false;
+        }
+
         BeginBody(env);
 
-        var hooks = _server.Hooks;
-        if (hooks.HasStart)
-        {
-            hooks.RunStart(env, _server.Log);
-        }
-
-        RouteEntry? entry = null;
-        PathRoutes? routes = null;
-        if (_head.AsteriskForm)
-        {
-            routes = _server.Routes.Find("*");
-            entry = routes?.Find(env.Method);
-        }
-        else
-        {
-            routes = _server.Routes.Find(env.PathBytes);
-            entry = routes?.Find(env.Method);
-            if (routes is not null && env.PathBytes.Length > 0)
-            {
-                env.SetKnownPath(routes.Path);
-            }
-        }
-
+        var entry = RequestDispatcher.Begin(_server, env, _head.AsteriskForm, out var routes);
         RackResponse response = default;
         Exception? error = null;
         try
@@ -288,11 +315,11 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
             if (entry is not null && entry.Kind == RouteKind.Static)
             {
                 WriteStatic(entry.Static!);
-                response = hooks.HasEnd ? entry.Static!.Response : default;
+                response = _server.Hooks.HasEnd ? entry.Static!.Response : default;
             }
             else
             {
-                response = await InvokeAsync(env, entry, routes).ConfigureAwait(false);
+                response = await FlushThenAwait(RequestDispatcher.InvokeAsync(_server, env, entry, routes, _head.AsteriskForm)).ConfigureAwait(false);
                 await WriteResponseAsync(env, response).ConfigureAwait(false);
             }
 
@@ -309,10 +336,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
             OnAppError(env, ex);
         }
 
-        if (hooks.HasEnd)
-        {
-            hooks.RunEnd(env, error is null ? response : (RackResponse?)null, error, _server.Log);
-        }
+        RequestDispatcher.End(_server, env, response, error);
 
         if (_server.IsStopping)
         {
@@ -320,40 +344,6 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         }
 
         return _keepAlive;
-    }
-
-    private ValueTask<RackResponse> InvokeAsync(RackEnv env, RouteEntry? entry, PathRoutes? routes)
-    {
-        if (entry is not null)
-        {
-            switch (entry.Kind)
-            {
-                case RouteKind.Dynamic when entry.Sync is not null:
-                    return new ValueTask<RackResponse>(entry.Sync(env));
-                case RouteKind.Dynamic:
-                    return FlushThenAwait(entry.Async!(env));
-                case RouteKind.Legacy:
-                    return InvokeLegacyAsync(env, entry.Legacy!);
-            }
-        }
-
-        if (_server.App is { } app)
-        {
-            return FlushThenAwait(app(env));
-        }
-
-        if (_head.AsteriskForm)
-        {
-            // OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7).
-            return new ValueTask<RackResponse>(RackResponse.Empty(200, [("Allow", _server.Routes.AllMethods())]));
-        }
-
-        if (routes is not null)
-        {
-            return new ValueTask<RackResponse>(RackResponse.Empty(405, [("Allow", routes.Allow)]));
-        }
-
-        return new ValueTask<RackResponse>(RackResponse.Empty(404));
     }
 
     /// <summary>While an app is still working, earlier pipelined responses should not wait in our buffer.</summary>
@@ -372,19 +362,6 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
             await _output.FlushAsync().ConfigureAwait(false);
             return await task.ConfigureAwait(false);
         }
-    }
-
-    private async ValueTask<RackResponse> InvokeLegacyAsync(RackEnv env, IRequestHandler handler)
-    {
-        byte[] body = await ReadWholeBodyAsync().ConfigureAwait(false);
-        var headers = new (string Name, string Value)[env.Headers.Count];
-        for (int i = 0; i < headers.Length; i++)
-        {
-            headers[i] = env.Headers[i];
-        }
-
-        var request = new Request(env.Method, env.Path, env.QueryString, env.Protocol, headers, body, env.RemoteEndPoint);
-        return await handler.HandleAsync(request).ConfigureAwait(false);
     }
 
     private async ValueTask OnBadBodyAsync(RackEnv env, BadRequestException bad)
@@ -437,6 +414,13 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
 
     public void Abort()
     {
+        if (_upgraded is { } h2)
+        {
+            h2.Abort();
+            _server.Untrack(this);
+            return;
+        }
+
         _keepAlive = false;
         try
         {
@@ -463,6 +447,12 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
 
     public void OnHeartbeat(long now)
     {
+        if (_upgraded is { } h2)
+        {
+            h2.OnHeartbeat(now);
+            return;
+        }
+
         switch (Phase)
         {
             case ConnectionPhase.Idle when now - _phaseStartedAt > (long)_options.KeepAliveTimeout.TotalMilliseconds:
@@ -486,6 +476,12 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
     /// <summary>Called once when the server starts stopping: an idle connection closes now.</summary>
     public void OnStopping()
     {
+        if (_upgraded is { } h2)
+        {
+            h2.OnStopping();
+            return;
+        }
+
         if (Phase == ConnectionPhase.Idle)
         {
             _input.CancelPendingRead();

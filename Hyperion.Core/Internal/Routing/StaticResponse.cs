@@ -62,4 +62,7 @@ internal sealed class StaticResponse
 
     /// <summary>The same response as a value, for lifecycle hooks.</summary>
     public RackResponse Response { get; }
+
+    /// <summary>Set once by HTTP/2: this response's header block (all but Date), encoded without the dynamic table.</summary>
+    public byte[]? Http2HeaderBlock { get; set; }
 }

@@ -1,0 +1,131 @@
+using System.Buffers;
+using Hyperion.Internal.Routing;
+
+namespace Hyperion.Internal.Dispatch;
+
+/// <summary>
+/// The dispatch core shared by HTTP/1.1 and HTTP/2: route lookup, request-start hooks and invoking the
+/// route kind or the app. Each protocol keeps its own framing and writes what this returns.
+/// </summary>
+internal static class RequestDispatcher
+{
+    /// <summary>Finds the route for the env's method and path (<paramref name="asteriskForm"/>: <c>OPTIONS *</c>) and runs the start hooks.</summary>
+    public static RouteEntry? Begin(HyperionServer server, RackEnv env, bool asteriskForm, out PathRoutes? routes)
+    {
+        var hooks = server.Hooks;
+        if (hooks.HasStart)
+        {
+            hooks.RunStart(env, server.Log);
+        }
+
+        if (asteriskForm)
+        {
+            routes = server.Routes.Find("*");
+            return routes?.Find(env.Method);
+        }
+
+        routes = server.Routes.Find(env.PathBytes);
+        if (routes is not null && env.PathBytes.Length > 0)
+        {
+            env.SetKnownPath(routes.Path);
+        }
+
+        return routes?.Find(env.Method);
+    }
+
+    /// <summary>
+    /// Invokes a non-static route, the app, or answers 404/405/<c>OPTIONS *</c>. Synchronous routes complete
+    /// inline; the returned task is pending only when the route or app awaits.
+    /// </summary>
+    public static ValueTask<RackResponse> InvokeAsync(HyperionServer server, RackEnv env, RouteEntry? entry, PathRoutes? routes, bool asteriskForm)
+    {
+        if (entry is not null)
+        {
+            switch (entry.Kind)
+            {
+                case RouteKind.Dynamic when entry.Sync is not null:
+                    return new ValueTask<RackResponse>(entry.Sync(env));
+                case RouteKind.Dynamic:
+                    return entry.Async!(env);
+                case RouteKind.Legacy:
+                    return InvokeLegacyAsync(env, entry.Legacy!);
+            }
+        }
+
+        if (server.App is { } app)
+        {
+            return app(env);
+        }
+
+        if (asteriskForm)
+        {
+            // OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7).
+            return new ValueTask<RackResponse>(RackResponse.Empty(200, [("Allow", server.Routes.AllMethods())]));
+        }
+
+        if (routes is not null)
+        {
+            return new ValueTask<RackResponse>(RackResponse.Empty(405, [("Allow", routes.Allow)]));
+        }
+
+        return new ValueTask<RackResponse>(RackResponse.Empty(404));
+    }
+
+    /// <summary>Runs the end hooks (response null when the request failed).</summary>
+    public static void End(HyperionServer server, RackEnv env, RackResponse response, Exception? error)
+    {
+        var hooks = server.Hooks;
+        if (hooks.HasEnd)
+        {
+            hooks.RunEnd(env, error is null ? response : (RackResponse?)null, error, server.Log);
+        }
+    }
+
+    /// <summary>Legacy handlers get the whole body up front, read through rack.input whatever the protocol.</summary>
+    private static async ValueTask<RackResponse> InvokeLegacyAsync(RackEnv env, IRequestHandler handler)
+    {
+        byte[] body = await ReadWholeBodyAsync(env).ConfigureAwait(false);
+        var headers = new (string Name, string Value)[env.Headers.Count];
+        for (int i = 0; i < headers.Length; i++)
+        {
+            headers[i] = env.Headers[i];
+        }
+
+        var request = new Request(env.Method, env.Path, env.QueryString, env.Protocol, headers, body, env.RemoteEndPoint);
+        return await handler.HandleAsync(request).ConfigureAwait(false);
+    }
+
+    private static async ValueTask<byte[]> ReadWholeBodyAsync(RackEnv env)
+    {
+        var input = env.Body;
+        if (env.ContentLength is long length and <= int.MaxValue)
+        {
+            var body = length == 0 ? [] : new byte[length];
+            int offset = 0;
+            while (offset < body.Length)
+            {
+                int n = await input.ReadAsync(body.AsMemory(offset)).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    throw new IOException("The request body ended before its Content-Length.");
+                }
+
+                offset += n;
+            }
+
+            return body;
+        }
+
+        var writer = new ArrayBufferWriter<byte>(4096);
+        while (true)
+        {
+            int n = await input.ReadAsync(writer.GetMemory(4096)).ConfigureAwait(false);
+            if (n == 0)
+            {
+                return writer.WrittenSpan.ToArray();
+            }
+
+            writer.Advance(n);
+        }
+    }
+}

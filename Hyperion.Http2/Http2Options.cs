@@ -1,0 +1,75 @@
+namespace Hyperion;
+
+/// <summary>HTTP/2 settings and protections, given to <see cref="Http2ServerExtensions.UseHttp2"/>. Every value is enforced.</summary>
+public sealed class Http2Options
+{
+    /// <summary>SETTINGS_MAX_CONCURRENT_STREAMS: streams past this are refused with REFUSED_STREAM. Default 100.</summary>
+    public int MaxConcurrentStreams { get; set; } = 100;
+
+    /// <summary>SETTINGS_MAX_FRAME_SIZE we accept (16 384 to 16 777 215). Larger frames are a FRAME_SIZE_ERROR. Default 16 384.</summary>
+    public int MaxFrameSize { get; set; } = 16384;
+
+    /// <summary>
+    /// SETTINGS_MAX_HEADER_LIST_SIZE: the decoded size of a request's header list (RFC 9113 §6.5.2 counting).
+    /// A larger list is answered with 431. Default 32 KiB.
+    /// </summary>
+    public int MaxHeaderListSize { get; set; } = 32 * 1024;
+
+    /// <summary>SETTINGS_HEADER_TABLE_SIZE: the HPACK dynamic table size our decoder allows. Default 4096.</summary>
+    public int HeaderTableSize { get; set; } = 4096;
+
+    /// <summary>SETTINGS_INITIAL_WINDOW_SIZE: how much request body a stream may send before the app reads it. Default 256 KiB.</summary>
+    public int InitialStreamWindowSize { get; set; } = 256 * 1024;
+
+    /// <summary>The connection-level receive window, shared by all streams' request bodies. Default 1 MiB.</summary>
+    public int InitialConnectionWindowSize { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Rapid-reset protection: a connection whose client resets more than this many streams within
+    /// <see cref="StreamResetWindow"/> is closed with GOAWAY ENHANCE_YOUR_CALM. Default 200.
+    /// </summary>
+    public int MaxStreamResetsPerWindow { get; set; } = 200;
+
+    /// <summary>The window over which client stream resets are counted. Default 10 s.</summary>
+    public TimeSpan StreamResetWindow { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Flood protection: more frames that need an answer from us (PING, SETTINGS) than this within one second
+    /// closes the connection with GOAWAY ENHANCE_YOUR_CALM. Default 1000.
+    /// </summary>
+    public int MaxControlFramesPerSecond { get; set; } = 1000;
+
+    /// <summary>
+    /// CONTINUATION flood protection: more CONTINUATION frames than this in one header block closes the
+    /// connection with GOAWAY ENHANCE_YOUR_CALM. Default 32.
+    /// </summary>
+    public int MaxContinuationFrames { get; set; } = 32;
+
+    /// <summary>
+    /// Zero-window stall protection: a response that cannot send for this long because the client keeps its
+    /// flow-control window closed is reset with RST_STREAM CANCEL. Default 30 s.
+    /// </summary>
+    public TimeSpan SendWindowStallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a graceful stop waits for the client's PING answer before sending the final GOAWAY. Default 1 s.</summary>
+    public TimeSpan GoAwayPingTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    internal void Validate()
+    {
+        if (MaxFrameSize is < 16384 or > (1 << 24) - 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxFrameSize), MaxFrameSize, "RFC 9113 §6.5.2: between 16 384 and 16 777 215.");
+        }
+
+        if (InitialStreamWindowSize is < 1 || InitialConnectionWindowSize < 65535)
+        {
+            throw new ArgumentOutOfRangeException(nameof(InitialStreamWindowSize), "Windows must be positive; the connection window at least 65 535.");
+        }
+
+        if (MaxConcurrentStreams < 1 || MaxHeaderListSize < 1024 || HeaderTableSize < 0 || MaxStreamResetsPerWindow < 1
+            || MaxControlFramesPerSecond < 1 || MaxContinuationFrames < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxConcurrentStreams), "HTTP/2 limits must be positive (header list at least 1 KiB).");
+        }
+    }
+}

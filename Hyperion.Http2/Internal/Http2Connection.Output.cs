@@ -1,0 +1,299 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Hyperion.Http2.Hpack;
+
+namespace Hyperion.Http2.Internal;
+
+/// <summary>
+/// Sending: one write gate serialises frames (and the HPACK encoder, whose state follows wire order);
+/// control frames from the read loop queue up and go out with the next write or the batch flush.
+/// Send-side flow control (RFC 9113 §6.9) hands out window to streams and parks them when it is shut.
+/// </summary>
+internal sealed partial class Http2Connection
+{
+    private static readonly byte[] ShutdownPingPayload = "h2-stop!"u8.ToArray();
+
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private readonly Lock _controlLock = new();
+    private readonly ArrayBufferWriter<byte> _control = new(256);
+    private readonly ArrayBufferWriter<byte> _headerScratch = new(512);
+    private readonly HpackEncoder _encoder;
+    private readonly Lock _flowLock = new();
+    private readonly List<Http2Stream> _connectionWindowWaiters = [];
+    private long _connectionSendWindow = 65535;
+    private int _pendingEncoderTableSize = -1;
+    private bool _outputCompleted;
+    private volatile int _batchThread;
+
+    internal HpackEncoder Encoder => _encoder;
+
+    internal ArrayBufferWriter<byte> HeaderScratch => _headerScratch;
+
+    /// <summary>True when the caller runs inline in the read loop's batch, whose end flushes for it.</summary>
+    internal bool InReadBatch => _batchThread == Environment.CurrentManagedThreadId;
+
+    private void WriteServerPreface()
+    {
+        // RFC 9113 §3.4: the server preface is a SETTINGS frame, first thing on the connection.
+        Span<byte> settings = stackalloc byte[6 * 5];
+        int n = 0;
+        n += WriteSetting(settings[n..], Http2SettingId.MaxConcurrentStreams, (uint)_options.MaxConcurrentStreams);
+        n += WriteSetting(settings[n..], Http2SettingId.InitialWindowSize, (uint)_options.InitialStreamWindowSize);
+        n += WriteSetting(settings[n..], Http2SettingId.MaxFrameSize, (uint)_options.MaxFrameSize);
+        n += WriteSetting(settings[n..], Http2SettingId.MaxHeaderListSize, (uint)_options.MaxHeaderListSize);
+        if (_options.HeaderTableSize != 4096)
+        {
+            n += WriteSetting(settings[n..], Http2SettingId.HeaderTableSize, (uint)_options.HeaderTableSize);
+        }
+
+        QueueFrame(Http2FrameType.Settings, Http2FrameFlags.None, 0, settings[..n]);
+        int extra = _options.InitialConnectionWindowSize - 65535;
+        _connectionReceiveWindow = _options.InitialConnectionWindowSize;
+        if (extra > 0)
+        {
+            QueueWindowUpdate(0, extra);
+        }
+    }
+
+    private static int WriteSetting(Span<byte> destination, Http2SettingId id, uint value)
+    {
+        BinaryPrimitives.WriteUInt16BigEndian(destination, (ushort)id);
+        BinaryPrimitives.WriteUInt32BigEndian(destination[2..], value);
+        return 6;
+    }
+
+    private void SetEncoderTableSize(int size)
+    {
+        // Applied under the write gate by DrainControl, so the encoder never changes in the middle of a block.
+        lock (_controlLock)
+        {
+            _pendingEncoderTableSize = size;
+        }
+    }
+
+    internal void QueueFrame(Http2FrameType type, byte flags, int streamId, ReadOnlySpan<byte> payload)
+    {
+        lock (_controlLock)
+        {
+            var span = _control.GetSpan(Http2FrameHeader.Size + payload.Length);
+            Http2FrameHeader.Write(span, payload.Length, type, flags, streamId);
+            payload.CopyTo(span[Http2FrameHeader.Size..]);
+            _control.Advance(Http2FrameHeader.Size + payload.Length);
+        }
+    }
+
+    private void QueuePing(ReadOnlySpan<byte> data, bool ack) => QueueFrame(Http2FrameType.Ping, ack ? Http2FrameFlags.Ack : Http2FrameFlags.None, 0, data);
+
+    private void QueueGoAway(int lastStreamId, Http2ErrorCode code)
+    {
+        Span<byte> payload = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt32BigEndian(payload, (uint)lastStreamId & 0x7FFFFFFF);
+        BinaryPrimitives.WriteUInt32BigEndian(payload[4..], (uint)code);
+        QueueFrame(Http2FrameType.GoAway, Http2FrameFlags.None, 0, payload);
+    }
+
+    internal void QueueRstStream(int streamId, Http2ErrorCode code)
+    {
+        Span<byte> payload = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(payload, (uint)code);
+        QueueFrame(Http2FrameType.RstStream, Http2FrameFlags.None, streamId, payload);
+    }
+
+    internal void QueueWindowUpdate(int streamId, int increment)
+    {
+        Span<byte> payload = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(payload, (uint)increment);
+        QueueFrame(Http2FrameType.WindowUpdate, Http2FrameFlags.None, streamId, payload);
+    }
+
+    /// <summary>Sends RST_STREAM, fails the stream's app side and closes it (a stream error, RFC 9113 §5.4.2).</summary>
+    internal void ResetStream(Http2Stream stream, Http2ErrorCode code)
+    {
+        if (!stream.MarkReset())
+        {
+            return;
+        }
+
+        QueueRstStream(stream.Id, code);
+        stream.Abort(new IOException($"The stream was reset ({code})."));
+        stream.Close(resetByUs: true);
+        ScheduleFlush();
+    }
+
+    /// <summary>Makes sure queued control frames leave soon: the read batch flushes for itself, others flush now.</summary>
+    internal void ScheduleFlush()
+    {
+        if (!InReadBatch)
+        {
+            _ = FlushQuietlyAsync();
+        }
+    }
+
+    /// <summary>Bytes of request body consumed (or discarded): hand the connection window back in halves.</summary>
+    internal void CreditConnectionWindow(long bytes)
+    {
+        long pending = Interlocked.Add(ref _connectionUnacked, bytes);
+        if (pending >= _options.InitialConnectionWindowSize / 2 && Interlocked.CompareExchange(ref _connectionUnacked, 0, pending) == pending)
+        {
+            Interlocked.Add(ref _connectionReceiveWindow, pending);
+            QueueWindowUpdate(0, (int)pending);
+            ScheduleFlush();
+        }
+    }
+
+    internal ValueTask EnterWriteAsync()
+    {
+        var wait = _writeGate.WaitAsync();
+        return wait.IsCompletedSuccessfully ? default : new ValueTask(wait);
+    }
+
+    internal void ExitWrite() => _writeGate.Release();
+
+    /// <summary>Under the gate: writes queued control frames ahead of whatever the caller writes next.</summary>
+    internal void DrainControl()
+    {
+        if (_outputCompleted)
+        {
+            throw new IOException("The HTTP/2 connection is closed.");
+        }
+
+        lock (_controlLock)
+        {
+            if (_pendingEncoderTableSize >= 0)
+            {
+                _encoder.SetPeerMaxTableSize(_pendingEncoderTableSize);
+                _pendingEncoderTableSize = -1;
+            }
+
+            if (_control.WrittenCount > 0)
+            {
+                _output.Write(_control.WrittenSpan);
+                _control.ResetWrittenCount();
+            }
+        }
+    }
+
+    /// <summary>Writes queued control frames and flushes the transport.</summary>
+    internal async ValueTask FlushAsync()
+    {
+        await EnterWriteAsync().ConfigureAwait(false);
+        try
+        {
+            if (_outputCompleted)
+            {
+                return;
+            }
+
+            DrainControl();
+            await _output.FlushAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            ExitWrite();
+        }
+    }
+
+    /// <summary>Under the gate: flushes the transport.</summary>
+    internal ValueTask FlushOutputAsync()
+    {
+        var flush = _output.FlushAsync();
+        return flush.IsCompletedSuccessfully ? default : Await(flush);
+
+        static async ValueTask Await(ValueTask<System.IO.Pipelines.FlushResult> pending) => await pending.ConfigureAwait(false);
+    }
+
+    /// <summary>Under the gate: a header block already encoded in <see cref="HeaderScratch"/>, split into HEADERS + CONTINUATION.</summary>
+    internal void WriteHeaderBlock(int streamId, bool endStream)
+    {
+        var block = _headerScratch.WrittenSpan;
+        int max = _peerMaxFrameSize;
+        int first = Math.Min(block.Length, max);
+        byte flags = (byte)((endStream ? Http2FrameFlags.EndStream : 0) | (first == block.Length ? Http2FrameFlags.EndHeaders : 0));
+        WriteFrame(Http2FrameType.Headers, flags, streamId, block[..first]);
+        block = block[first..];
+        while (!block.IsEmpty)
+        {
+            int n = Math.Min(block.Length, max);
+            WriteFrame(Http2FrameType.Continuation, n == block.Length ? Http2FrameFlags.EndHeaders : Http2FrameFlags.None, streamId, block[..n]);
+            block = block[n..];
+        }
+
+        _headerScratch.ResetWrittenCount();
+    }
+
+    /// <summary>Under the gate: one frame straight to the transport.</summary>
+    internal void WriteFrame(Http2FrameType type, byte flags, int streamId, ReadOnlySpan<byte> payload)
+    {
+        var span = _output.GetSpan(Http2FrameHeader.Size + payload.Length);
+        Http2FrameHeader.Write(span, payload.Length, type, flags, streamId);
+        payload.CopyTo(span[Http2FrameHeader.Size..]);
+        _output.Advance(Http2FrameHeader.Size + payload.Length);
+    }
+
+    /// <summary>
+    /// Takes up to <paramref name="wanted"/> bytes of send window from both the stream and the connection.
+    /// Returns 0 and a task to await when either window is shut.
+    /// </summary>
+    internal int ReserveSendWindow(Http2Stream stream, int wanted, out Task? wait)
+    {
+        lock (_flowLock)
+        {
+            long available = Math.Min(stream.SendWindow, _connectionSendWindow);
+            if (available <= 0)
+            {
+                wait = stream.CreateWindowWaiter();
+                if (_connectionSendWindow <= 0 && !_connectionWindowWaiters.Contains(stream))
+                {
+                    _connectionWindowWaiters.Add(stream);
+                }
+
+                return 0;
+            }
+
+            int n = (int)Math.Min(available, wanted);
+            stream.SendWindow -= n;
+            _connectionSendWindow -= n;
+            wait = null;
+            return n;
+        }
+    }
+
+    private bool AdjustConnectionSendWindow(int increment)
+    {
+        lock (_flowLock)
+        {
+            if (_connectionSendWindow + increment > MaxWindow)
+            {
+                return false;
+            }
+
+            _connectionSendWindow += increment;
+            foreach (var s in _connectionWindowWaiters)
+            {
+                s.WakeWindowWaiter();
+            }
+
+            _connectionWindowWaiters.Clear();
+            return true;
+        }
+    }
+
+    private bool AdjustStreamSendWindow(Http2Stream stream, int delta)
+    {
+        lock (_flowLock)
+        {
+            if (stream.SendWindow + delta > MaxWindow)
+            {
+                return false;
+            }
+
+            stream.SendWindow += delta;
+            if (stream.SendWindow > 0)
+            {
+                stream.WakeWindowWaiter();
+            }
+
+            return true;
+        }
+    }
+}

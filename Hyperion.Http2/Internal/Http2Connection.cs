@@ -1,0 +1,467 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Hyperion.Http2.Hpack;
+using Hyperion.Internal.Http1;
+using Hyperion.Internal.Transport;
+
+namespace Hyperion.Http2.Internal;
+
+/// <summary>
+/// One HTTP/2 connection (RFC 9113) over a duplex pipe. A single read loop parses frames and drives the
+/// stream state machine; streams run the shared dispatch core, inline while they complete synchronously,
+/// and every frame goes out through one write gate. Control answers are flushed once per read batch.
+/// </summary>
+internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
+{
+    private static readonly byte[] ClientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray();
+
+    private readonly HyperionServer _server;
+    private readonly Http2Options _options;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly ConnectionContext _context;
+    private readonly HpackDecoder _decoder;
+    private readonly Http2RequestHeaderSink _sink = new();
+    private readonly Dictionary<int, Http2Stream> _streams = [];
+    private readonly Lock _streamsLock = new();
+    private readonly RecentlyClosedStreams _closed = new();
+
+    // Header block assembly (HEADERS + CONTINUATION, RFC 9113 §6.10).
+    private readonly ArrayBufferWriter<byte> _headerBlock = new(1024);
+    private int _headerStreamId;
+    private bool _headerEndStream;
+    private int _continuationCount;
+    private bool _headerSelfDependent;
+    private bool _sawClientSettings;
+
+    private int _highestStreamId;
+    private int _peerMaxFrameSize = Http2FrameHeader.DefaultMaxFrameSize;
+    private int _peerInitialWindow = 65535;
+    private long _connectionReceiveWindow = 65535;
+    private long _connectionUnacked;
+
+    private int _resetCount;
+    private long _resetWindowStart;
+    private int _controlFrames;
+
+    private long _lastActivity = Environment.TickCount64;
+    private volatile bool _closing;
+    private int _stopPhase;
+    private long _stopStartedAt;
+    private int _goAwayLastStreamId = int.MaxValue;
+    private bool _goAwayReceived;
+    private volatile bool _aborted;
+
+    private Http2Stream? _upgradeStream;
+
+    public Http2Connection(HyperionServer server, PipeReader input, PipeWriter output, ConnectionContext context, Http2Options options)
+    {
+        _server = server;
+        _options = options;
+        _input = input;
+        _output = output;
+        _context = context;
+        _decoder = new HpackDecoder(options.HeaderTableSize, options.MaxHeaderListSize);
+        _encoder = new HpackEncoder();
+    }
+
+    public ConnectionContext Context => _context;
+
+    public bool EndedByPeer { get; private set; }
+
+    internal HyperionServer Server => _server;
+
+    internal Http2Options Options => _options;
+
+    internal int PeerMaxFrameSize => _peerMaxFrameSize;
+
+    /// <summary>
+    /// <c>Upgrade: h2c</c> (RFC 7540 §3.2): the HTTP/1.1 request becomes stream 1, half-closed (remote), and the
+    /// client's HTTP2-Settings apply as if sent in a SETTINGS frame. Call before <see cref="RunAsync"/>.
+    /// </summary>
+    public void PrepareUpgrade(ReadOnlySpan<byte> settingsPayload, RackEnv env)
+    {
+        if (settingsPayload.Length % 6 != 0)
+        {
+            throw new Http2ConnectionException(Http2ErrorCode.FrameSizeError, "HTTP2-Settings is not a whole number of settings.");
+        }
+
+        ApplySettings(settingsPayload);
+        env.Protocol = "HTTP/2";
+        _highestStreamId = 1;
+        _upgradeStream = new Http2Stream(this, 1, env, _options.InitialStreamWindowSize, _peerInitialWindow, requestEnded: true, declaredLength: 0, asterisk: false);
+    }
+
+    public async Task RunAsync()
+    {
+        try
+        {
+            WriteServerPreface();
+            if (_upgradeStream is { } upgraded)
+            {
+                lock (_streamsLock)
+                {
+                    _streams.Add(1, upgraded);
+                }
+
+                upgraded.Start();
+            }
+
+            await FlushAsync().ConfigureAwait(false);
+            if (!await ReadClientPrefaceAsync().ConfigureAwait(false))
+            {
+                return;
+            }
+
+            await ReadLoopAsync().ConfigureAwait(false);
+        }
+        catch (Http2ConnectionException ex)
+        {
+            _server.Log.ConnectionError(_context.RemoteText, ex);
+            await SendGoAwayAndCloseAsync(ex.Code).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            // The transport went away under us; nothing more can be sent.
+            _server.Log.ConnectionError(_context.RemoteText, ex);
+        }
+        finally
+        {
+            await FinishAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask<bool> ReadClientPrefaceAsync()
+    {
+        while (true)
+        {
+            var result = await _input.ReadAsync().ConfigureAwait(false);
+            var buffer = result.Buffer;
+            int n = (int)Math.Min(buffer.Length, ClientPreface.Length);
+            if (!MatchesPreface(buffer, n))
+            {
+                // RFC 9113 §3.4: an invalid preface is a connection error of type PROTOCOL_ERROR.
+                _input.AdvanceTo(buffer.End);
+                throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "Invalid client connection preface.");
+            }
+
+            if (n == ClientPreface.Length)
+            {
+                _input.AdvanceTo(buffer.GetPosition(n));
+                return true;
+            }
+
+            _input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                EndedByPeer = result.IsCompleted;
+                return false;
+            }
+        }
+    }
+
+    private static bool MatchesPreface(in ReadOnlySequence<byte> buffer, int n)
+    {
+        Span<byte> head = stackalloc byte[ClientPreface.Length];
+        buffer.Slice(0, n).CopyTo(head);
+        return head[..n].SequenceEqual(ClientPreface.AsSpan(0, n));
+    }
+
+    private async ValueTask ReadLoopAsync()
+    {
+        while (true)
+        {
+            var result = await _input.ReadAsync().ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (result.IsCanceled)
+            {
+                _input.AdvanceTo(buffer.Start);
+                if (_closing && ActiveStreams == 0)
+                {
+                    return;
+                }
+
+                if (_aborted)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            _lastActivity = Environment.TickCount64;
+            _batchThread = Environment.CurrentManagedThreadId;
+            try
+            {
+                while (Http2FrameHeader.TryRead(buffer, out var header))
+                {
+                    // RFC 9113 §4.2: a frame larger than our SETTINGS_MAX_FRAME_SIZE is a FRAME_SIZE_ERROR; refuse before buffering it.
+                    if (header.Length > _options.MaxFrameSize)
+                    {
+                        throw new Http2ConnectionException(Http2ErrorCode.FrameSizeError, $"Frame of {header.Length} octets exceeds SETTINGS_MAX_FRAME_SIZE.");
+                    }
+
+                    if (buffer.Length < Http2FrameHeader.Size + header.Length)
+                    {
+                        break;
+                    }
+
+                    var payload = buffer.Slice(Http2FrameHeader.Size, header.Length);
+                    ProcessFrame(header, payload);
+                    buffer = buffer.Slice(Http2FrameHeader.Size + header.Length);
+                }
+            }
+            finally
+            {
+                _batchThread = 0;
+            }
+
+            _input.AdvanceTo(buffer.Start, buffer.End);
+            await FlushAsync().ConfigureAwait(false);
+            if (result.IsCompleted)
+            {
+                EndedByPeer = buffer.IsEmpty;
+                return;
+            }
+
+            if (_closing && ActiveStreams == 0)
+            {
+                return;
+            }
+        }
+    }
+
+    internal int ActiveStreams
+    {
+        get
+        {
+            lock (_streamsLock)
+            {
+                return _streams.Count;
+            }
+        }
+    }
+
+    private async ValueTask FinishAsync()
+    {
+        _closing = true;
+        Http2Stream[] remaining;
+        lock (_streamsLock)
+        {
+            remaining = [.. _streams.Values];
+        }
+
+        foreach (var stream in remaining)
+        {
+            stream.Abort(new IOException("The HTTP/2 connection closed."));
+        }
+
+        try
+        {
+            if (!_aborted)
+            {
+                await FlushAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            // Peer already gone.
+        }
+
+        await _writeGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await _output.CompleteAsync().ConfigureAwait(false);
+            _outputCompleted = true;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+
+        await _input.CompleteAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Called by a stream when its request and response are both done (or it was reset).</summary>
+    internal void OnStreamClosed(Http2Stream stream, bool resetByUs)
+    {
+        bool last;
+        lock (_streamsLock)
+        {
+            if (!_streams.Remove(stream.Id))
+            {
+                return;
+            }
+
+            _closed.Add(stream.Id, resetByUs);
+            last = _streams.Count == 0;
+        }
+
+        // Request body bytes the app never read still occupied the connection window: hand them back.
+        long unread = stream.TakeUnreadCredit();
+        if (unread > 0)
+        {
+            CreditConnectionWindow(unread);
+        }
+
+        if (last && _closing)
+        {
+            _input.CancelPendingRead();
+        }
+    }
+
+    public void OnHeartbeat(long now)
+    {
+        if (Volatile.Read(ref _stopPhase) == 1 && now - _stopStartedAt >= (long)_options.GoAwayPingTimeout.TotalMilliseconds)
+        {
+            SendFinalGoAway();
+        }
+
+        Interlocked.Exchange(ref _controlFrames, 0);
+        Http2Stream[] streams;
+        lock (_streamsLock)
+        {
+            streams = _streams.Count == 0 ? [] : [.. _streams.Values];
+        }
+
+        long stall = (long)_options.SendWindowStallTimeout.TotalMilliseconds;
+        foreach (var s in streams)
+        {
+            s.CheckBodyRate(now, _server.Options);
+            if (s.WindowWaitStartedAt is long since && now - since > stall)
+            {
+                // Zero-window stall (RFC 9113 §10.5): the client keeps the window shut; stop holding the response.
+                ResetStream(s, Http2ErrorCode.Cancel);
+                s.Abort(new IOException("The client did not open its flow-control window in time."));
+            }
+        }
+
+        if (streams.Length == 0 && !_closing && now - _lastActivity > (long)_server.Options.KeepAliveTimeout.TotalMilliseconds)
+        {
+            _server.Log.KeepAliveTimeout(_context.RemoteText);
+            _closing = true;
+            QueueGoAway(_highestStreamId, Http2ErrorCode.NoError);
+            _ = FlushQuietlyAsync();
+            _input.CancelPendingRead();
+        }
+    }
+
+    /// <summary>
+    /// Graceful stop (RFC 9113 §6.8): GOAWAY with 2^31-1 and a PING, then the real last stream id once the
+    /// PING comes back (or after <see cref="Http2Options.GoAwayPingTimeout"/>); in-flight streams finish.
+    /// </summary>
+    public void OnStopping()
+    {
+        if (Interlocked.CompareExchange(ref _stopPhase, 1, 0) != 0)
+        {
+            return;
+        }
+
+        _stopStartedAt = Environment.TickCount64;
+        QueueGoAway(int.MaxValue, Http2ErrorCode.NoError);
+        QueuePing(ShutdownPingPayload, ack: false);
+        _ = FlushQuietlyAsync();
+    }
+
+    private void SendFinalGoAway()
+    {
+        if (Interlocked.CompareExchange(ref _stopPhase, 2, 1) != 1)
+        {
+            return;
+        }
+
+        int last;
+        lock (_streamsLock)
+        {
+            _closing = true;
+            last = _highestStreamId;
+            _goAwayLastStreamId = last;
+        }
+
+        QueueGoAway(last, Http2ErrorCode.NoError);
+        _ = FlushQuietlyAsync();
+        if (ActiveStreams == 0)
+        {
+            _input.CancelPendingRead();
+        }
+    }
+
+    public void Abort()
+    {
+        _aborted = true;
+        _closing = true;
+        _context.Abort?.Invoke();
+        _input.CancelPendingRead();
+        Http2Stream[] streams;
+        lock (_streamsLock)
+        {
+            streams = [.. _streams.Values];
+        }
+
+        foreach (var s in streams)
+        {
+            s.Abort(new IOException("The connection was aborted."));
+        }
+
+        _server.Untrack(this);
+    }
+
+    private async ValueTask SendGoAwayAndCloseAsync(Http2ErrorCode code)
+    {
+        _closing = true;
+        int last;
+        lock (_streamsLock)
+        {
+            last = _highestStreamId;
+        }
+
+        QueueGoAway(last, code);
+        try
+        {
+            await FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+        }
+    }
+
+    private async Task FlushQuietlyAsync()
+    {
+        try
+        {
+            await FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+        }
+    }
+
+    /// <summary>Stream ids closed recently, so late frames can be told apart from protocol errors (RFC 9113 §5.1).</summary>
+    private sealed class RecentlyClosedStreams
+    {
+        private readonly int[] _ids = new int[256];
+        private readonly bool[] _reset = new bool[256];
+        private int _next;
+
+        public void Add(int id, bool resetByUs)
+        {
+            _ids[_next] = id;
+            _reset[_next] = resetByUs;
+            _next = (_next + 1) % _ids.Length;
+        }
+
+        /// <summary>0: not known; 1: closed normally; 2: reset by us.</summary>
+        public int Lookup(int id)
+        {
+            for (int i = 0; i < _ids.Length; i++)
+            {
+                if (_ids[i] == id && id != 0)
+                {
+                    return _reset[i] ? 2 : 1;
+                }
+            }
+
+            return 0;
+        }
+    }
+}

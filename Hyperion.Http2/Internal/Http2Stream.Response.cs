@@ -1,0 +1,521 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using Hyperion.Http2.Hpack;
+using Hyperion.Internal.Http1;
+using Hyperion.Internal.Routing;
+
+namespace Hyperion.Http2.Internal;
+
+/// <summary>Responses over HTTP/2: HEADERS (HPACK), DATA within the flow-control windows, trailers as a final HEADERS.</summary>
+internal sealed partial class Http2Stream
+{
+    private const int FlushThreshold = 64 * 1024;
+
+    private bool _isHead;
+    private bool _headersSent;
+    private bool _ended;
+    private long _unflushed;
+    private Http2BodyWriter? _bodyWriter;
+
+    private async ValueTask WriteSimpleAsync(int status)
+    {
+        await WriteHeadersAsync(RackResponse.Empty(status), contentLength: 0, endStream: true).ConfigureAwait(false);
+        await FlushIfNeededAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A static route: its header block was encoded once (static table and literals only, so it is valid on any
+    /// connection whatever its dynamic table holds); only Date goes through this connection's encoder.
+    /// </summary>
+    private async ValueTask WriteStaticAsync(StaticResponse entry)
+    {
+        var block = entry.Http2HeaderBlock ??= BuildStaticBlock(entry, _connection.Server.Options.ServerHeader);
+        var body = _isHead ? ReadOnlyMemory<byte>.Empty : entry.Body;
+        await _connection.EnterWriteAsync().ConfigureAwait(false);
+        try
+        {
+            ThrowIfAborted();
+            _connection.DrainControl();
+            var w = _connection.HeaderScratch;
+            _connection.Encoder.BeginBlock(w);
+            w.Write(block);
+            _connection.Encoder.EncodeHeader(w, "date"u8, _connection.Server.Date.Current);
+            _connection.WriteHeaderBlock(Id, endStream: body.IsEmpty);
+            _headersSent = true;
+            _ended = body.IsEmpty;
+        }
+        finally
+        {
+            _connection.ExitWrite();
+        }
+
+        if (!body.IsEmpty)
+        {
+            await SendDataAsync(body, endStream: true).ConfigureAwait(false);
+        }
+
+        await FlushIfNeededAsync().ConfigureAwait(false);
+    }
+
+    private static byte[] BuildStaticBlock(StaticResponse entry, string? serverHeader)
+    {
+        var encoder = new HpackEncoder { Indexing = HpackIndexing.None };
+        var w = new ArrayBufferWriter<byte>(128);
+        var response = entry.Response;
+        encoder.EncodeStatus(w, response.Status);
+        if (!StatusLines.ForbidsBody(response.Status))
+        {
+            EncodeField(encoder, w, "content-type", response.ContentType!);
+            EncodeField(encoder, w, "content-length", entry.Body.Length.ToString(CultureInfo.InvariantCulture));
+        }
+
+        foreach (var (name, value) in response.Headers)
+        {
+            EncodeField(encoder, w, name, value);
+        }
+
+        if (serverHeader is not null)
+        {
+            EncodeField(encoder, w, "server", serverHeader);
+        }
+
+        return w.WrittenSpan.ToArray();
+    }
+
+    private async ValueTask WriteResponseAsync(RackResponse response)
+    {
+        if (response.IsDefault)
+        {
+            throw new InvalidOperationException("The app returned a default RackResponse; build one with a constructor or factory.");
+        }
+
+        long declared = ScanHeaders(response);
+        int status = response.Status;
+        bool noBody = _isHead || StatusLines.ForbidsBody(status);
+        var trailers = noBody ? null : response.Trailers;
+        bool hasTrailers = trailers is { Count: > 0 };
+        switch (response.BodyKind)
+        {
+            case ResponseBodyKind.Bytes:
+            case ResponseBodyKind.Text:
+            {
+                ReadOnlyMemory<byte> body = response.BodyKind == ResponseBodyKind.Bytes ? response.BytesBody : Encoding.UTF8.GetBytes(response.TextBody!);
+                if (declared >= 0 && declared != body.Length)
+                {
+                    throw new InvalidOperationException($"The response's Content-Length header ({declared}) does not match its body ({body.Length} bytes).");
+                }
+
+                bool endWithHeaders = noBody || (body.IsEmpty && !hasTrailers);
+                await WriteHeadersAsync(response, body.Length, endWithHeaders).ConfigureAwait(false);
+                if (!endWithHeaders)
+                {
+                    await SendDataAsync(body, endStream: !hasTrailers).ConfigureAwait(false);
+                    if (hasTrailers)
+                    {
+                        await WriteTrailersAsync(trailers!).ConfigureAwait(false);
+                    }
+                }
+
+                break;
+            }
+
+            case ResponseBodyKind.File:
+            {
+                var file = new FileInfo((string)response.BodyObject!);
+                if (!file.Exists)
+                {
+                    _connection.Server.Log.FileMissing(file.FullName);
+                    await WriteResponseAsync(RackResponse.Empty(404)).ConfigureAwait(false);
+                    return;
+                }
+
+                await WriteHeadersAsync(response, file.Length, noBody).ConfigureAwait(false);
+                if (!noBody)
+                {
+                    await WriteFileAsync(file.FullName, file.Length).ConfigureAwait(false);
+                    await EndBodyAsync(trailers).ConfigureAwait(false);
+                }
+
+                break;
+            }
+
+            default:
+                await WriteHeadersAsync(response, declared, noBody).ConfigureAwait(false);
+                if (!noBody)
+                {
+                    var writer = _bodyWriter ??= new Http2BodyWriter(this);
+                    writer.Begin(declared, trailers);
+                    await WriteStreamedBodyAsync(response, writer).ConfigureAwait(false);
+                    writer.CheckLength();
+                    await EndBodyAsync(writer.Trailers).ConfigureAwait(false);
+                }
+
+                break;
+        }
+
+        await FlushIfNeededAsync().ConfigureAwait(false);
+    }
+
+    private async ValueTask WriteStreamedBodyAsync(RackResponse response, Http2BodyWriter writer)
+    {
+        switch (response.BodyKind)
+        {
+            case ResponseBodyKind.Chunks:
+                foreach (var chunk in (IEnumerable<ReadOnlyMemory<byte>>)response.BodyObject!)
+                {
+                    await writer.WriteAsync(chunk).ConfigureAwait(false);
+                }
+
+                break;
+            case ResponseBodyKind.AsyncChunks:
+                await foreach (var chunk in ((IAsyncEnumerable<ReadOnlyMemory<byte>>)response.BodyObject!).WithCancellation(_aborted.Token).ConfigureAwait(false))
+                {
+                    await writer.WriteAsync(chunk).ConfigureAwait(false);
+                    await writer.FlushAsync().ConfigureAwait(false);
+                }
+
+                break;
+            case ResponseBodyKind.Streaming:
+                await ((Func<ResponseBodyWriter, ValueTask>)response.BodyObject!)(writer).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private async ValueTask WriteFileAsync(string path, long length)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            long sent = 0;
+            int n;
+            while (sent < length && (n = await file.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, length - sent)), _aborted.Token).ConfigureAwait(false)) > 0)
+            {
+                await SendDataAsync(buffer.AsMemory(0, n), endStream: false).ConfigureAwait(false);
+                sent += n;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private ValueTask EndBodyAsync(IReadOnlyList<(string Name, string Value)>? trailers)
+        => trailers is { Count: > 0 } ? WriteTrailersAsync(trailers) : SendDataAsync(ReadOnlyMemory<byte>.Empty, endStream: true);
+
+    /// <summary>Checks names and values and returns the Content-Length header's value, or -1.</summary>
+    private static long ScanHeaders(in RackResponse response)
+    {
+        long declared = -1;
+        if (response.ContentType is { } ct && !HeaderValidation.IsValidValue(ct))
+        {
+            throw new InvalidOperationException("The response's content type contains a character not allowed in a header value; refused.");
+        }
+
+        foreach (var (name, value) in response.Headers)
+        {
+            if (!HeaderValidation.IsValidName(name) || value is null || !HeaderValidation.IsValidValue(value))
+            {
+                throw new InvalidOperationException($"Response header '{name?.ReplaceLineEndings(" ")}' has an invalid name or value.");
+            }
+
+            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
+                && !long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out declared))
+            {
+                throw new InvalidOperationException($"The response's Content-Length header '{value}' is not a number.");
+            }
+        }
+
+        if (response.Trailers is { } trailers)
+        {
+            foreach (var (name, value) in trailers)
+            {
+                if (!HeaderValidation.IsValidName(name) || value is null || !HeaderValidation.IsValidValue(value))
+                {
+                    throw new InvalidOperationException($"Response trailer '{name?.ReplaceLineEndings(" ")}' has an invalid name or value.");
+                }
+            }
+        }
+
+        return declared;
+    }
+
+    /// <summary>RFC 9113 §8.2.2: fields that only mean something to an HTTP/1.1 connection are not sent.</summary>
+    private static bool IsConnectionSpecific(string name) => name.Length switch
+    {
+        7 => name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase),
+        10 => name.Equals("Connection", StringComparison.OrdinalIgnoreCase) || name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase),
+        14 => name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase),
+        16 => name.Equals("Proxy-Connection", StringComparison.OrdinalIgnoreCase),
+        17 => name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase),
+        _ => false,
+    };
+
+    private async ValueTask WriteHeadersAsync(RackResponse response, long contentLength, bool endStream)
+    {
+        await _connection.EnterWriteAsync().ConfigureAwait(false);
+        try
+        {
+            ThrowIfAborted();
+            _connection.DrainControl();
+            var w = _connection.HeaderScratch;
+            var encoder = _connection.Encoder;
+            encoder.BeginBlock(w);
+            int status = response.Status;
+            encoder.EncodeStatus(w, status);
+            bool forbidsBody = StatusLines.ForbidsBody(status);
+            bool hasContentType = false;
+            bool hasServer = false;
+            bool hasDate = false;
+            foreach (var (name, value) in response.Headers)
+            {
+                if (IsConnectionSpecific(name))
+                {
+                    continue;
+                }
+
+                hasContentType |= name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase);
+                hasServer |= name.Equals("Server", StringComparison.OrdinalIgnoreCase);
+                hasDate |= name.Equals("Date", StringComparison.OrdinalIgnoreCase);
+                EncodeField(w, name, value);
+            }
+
+            if (response.ContentType is { } contentType && !hasContentType && !forbidsBody)
+            {
+                EncodeField(w, "content-type", contentType);
+            }
+
+            if (contentLength >= 0 && !forbidsBody)
+            {
+                Span<byte> digits = stackalloc byte[20];
+                contentLength.TryFormat(digits, out int n, provider: CultureInfo.InvariantCulture);
+                encoder.EncodeHeader(w, "content-length"u8, digits[..n]);
+            }
+
+            if (!hasServer && _connection.Server.Options.ServerHeader is { } server)
+            {
+                EncodeField(w, "server", server);
+            }
+
+            if (!hasDate)
+            {
+                encoder.EncodeHeader(w, "date"u8, _connection.Server.Date.Current);
+            }
+
+            _connection.WriteHeaderBlock(Id, endStream);
+            _headersSent = true;
+            _ended = endStream;
+        }
+        finally
+        {
+            _connection.ExitWrite();
+        }
+    }
+
+    private async ValueTask WriteTrailersAsync(IReadOnlyList<(string Name, string Value)> trailers)
+    {
+        await _connection.EnterWriteAsync().ConfigureAwait(false);
+        try
+        {
+            ThrowIfAborted();
+            _connection.DrainControl();
+            var w = _connection.HeaderScratch;
+            _connection.Encoder.BeginBlock(w);
+            foreach (var (name, value) in trailers)
+            {
+                if (!IsConnectionSpecific(name))
+                {
+                    EncodeField(w, name, value);
+                }
+            }
+
+            // RFC 9113 §8.1: trailers are a HEADERS frame that ends the stream.
+            _connection.WriteHeaderBlock(Id, endStream: true);
+            _ended = true;
+        }
+        finally
+        {
+            _connection.ExitWrite();
+        }
+    }
+
+    /// <summary>RFC 9113 §8.2.1: field names go out in lowercase; values as Latin-1 octets.</summary>
+    private void EncodeField(IBufferWriter<byte> w, string name, string value) => EncodeField(_connection.Encoder, w, name, value);
+
+    private static void EncodeField(HpackEncoder encoder, IBufferWriter<byte> w, string name, string value)
+    {
+        int total = name.Length + value.Length;
+        byte[]? rented = null;
+        Span<byte> buffer = total <= 512 ? stackalloc byte[total] : (rented = ArrayPool<byte>.Shared.Rent(total)).AsSpan(0, total);
+        try
+        {
+            var nameBytes = buffer[..name.Length];
+            for (int i = 0; i < name.Length; i++)
+            {
+                char c = name[i];
+                nameBytes[i] = (byte)(c is >= 'A' and <= 'Z' ? c + 32 : c);
+            }
+
+            var valueBytes = buffer.Slice(name.Length, value.Length);
+            Encoding.Latin1.GetBytes(value, valueBytes);
+            encoder.EncodeHeader(w, nameBytes, valueBytes);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private void ThrowIfAborted()
+    {
+        if (_abortReason is not null)
+        {
+            throw _abortReason is IOException io ? new IOException(io.Message, io) : new IOException("The stream was aborted.", _abortReason);
+        }
+
+        if (IsReset)
+        {
+            throw new IOException("The stream was reset.");
+        }
+    }
+
+    /// <summary>Sends DATA frames within both windows and the peer's max frame size, waiting when a window is shut.</summary>
+    internal async ValueTask SendDataAsync(ReadOnlyMemory<byte> data, bool endStream)
+    {
+        while (true)
+        {
+            if (data.IsEmpty)
+            {
+                if (endStream)
+                {
+                    await WriteDataFrameAsync(default, endStream: true).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            int wanted = Math.Min(data.Length, _connection.PeerMaxFrameSize);
+            int n = _connection.ReserveSendWindow(this, wanted, out var wait);
+            if (n == 0)
+            {
+                // Let the client see what it has (it answers with WINDOW_UPDATE), then park until the window opens.
+                await FlushNowAsync().ConfigureAwait(false);
+                await wait!.ConfigureAwait(false);
+                continue;
+            }
+
+            bool last = endStream && n == data.Length;
+            await WriteDataFrameAsync(data[..n], last).ConfigureAwait(false);
+            data = data[n..];
+            if (last)
+            {
+                return;
+            }
+
+            if (_unflushed >= FlushThreshold)
+            {
+                await FlushNowAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async ValueTask WriteDataFrameAsync(ReadOnlyMemory<byte> data, bool endStream)
+    {
+        await _connection.EnterWriteAsync().ConfigureAwait(false);
+        try
+        {
+            ThrowIfAborted();
+            _connection.DrainControl();
+            _connection.WriteFrame(Http2FrameType.Data, endStream ? Http2FrameFlags.EndStream : Http2FrameFlags.None, Id, data.Span);
+            _unflushed += data.Length + Http2FrameHeader.Size;
+            _ended = endStream;
+        }
+        finally
+        {
+            _connection.ExitWrite();
+        }
+    }
+
+    /// <summary>Inline responses leave the flush to the read batch; others flush when they finish.</summary>
+    private ValueTask FlushIfNeededAsync() => _connection.InReadBatch ? default : FlushNowAsync();
+
+    internal ValueTask FlushNowAsync()
+    {
+        _unflushed = 0;
+        return _connection.FlushAsync();
+    }
+
+    /// <summary>The writer given to streaming bodies; each flush reaches the client as DATA frames.</summary>
+    private sealed class Http2BodyWriter : ResponseBodyWriter
+    {
+        private readonly Http2Stream _stream;
+        private long _declared;
+        private long _written;
+        private List<(string Name, string Value)>? _trailers;
+        private bool _open;
+
+        public Http2BodyWriter(Http2Stream stream) => _stream = stream;
+
+        public override CancellationToken Aborted => _stream._aborted.Token;
+
+        public IReadOnlyList<(string Name, string Value)>? Trailers => _trailers;
+
+        public void Begin(long declared, IReadOnlyList<(string Name, string Value)>? trailers)
+        {
+            _declared = declared;
+            _written = 0;
+            _open = true;
+            if (trailers is not null)
+            {
+                (_trailers ??= []).AddRange(trailers);
+            }
+        }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+        {
+            if (!_open)
+            {
+                throw new InvalidOperationException("The response body is already complete.");
+            }
+
+            _written += data.Length;
+            if (_declared >= 0 && _written > _declared)
+            {
+                throw new InvalidOperationException($"The response body is longer than its Content-Length ({_declared}).");
+            }
+
+            return _stream.SendDataAsync(data, endStream: false);
+        }
+
+        public override ValueTask FlushAsync(CancellationToken cancellationToken = default) => _stream.FlushNowAsync();
+
+        public override void AddTrailer(string name, string value)
+        {
+            if (!_open)
+            {
+                throw new InvalidOperationException("Trailers can only be added while the body is being written.");
+            }
+
+            if (!HeaderValidation.IsValidName(name) || !HeaderValidation.IsValidValue(value))
+            {
+                throw new ArgumentException($"Trailer '{name.ReplaceLineEndings(" ")}' has an invalid name or value.");
+            }
+
+            (_trailers ??= []).Add((name, value));
+        }
+
+        public void CheckLength()
+        {
+            _open = false;
+            if (_declared >= 0 && _written != _declared)
+            {
+                throw new InvalidOperationException($"The response body ({_written} bytes) is shorter than its Content-Length ({_declared}).");
+            }
+        }
+    }
+}

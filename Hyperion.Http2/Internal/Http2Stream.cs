@@ -1,0 +1,429 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Hyperion.Internal.Dispatch;
+using Hyperion.Internal.Http1;
+using Hyperion.Internal.Routing;
+
+namespace Hyperion.Http2.Internal;
+
+/// <summary>
+/// One request/response exchange on a stream (RFC 9113 §5.1, §8.1). The read loop feeds it DATA; it runs
+/// the shared dispatch core and writes its response as HEADERS, DATA and trailing HEADERS frames.
+/// </summary>
+internal sealed partial class Http2Stream : IRequestBodyReader
+{
+    private readonly Http2Connection _connection;
+    private readonly int _initialReceiveWindow;
+    private readonly long _declaredLength;
+    private readonly bool _asterisk;
+    private readonly CancellationTokenSource _aborted = new();
+    private Pipe? _body;
+    private long _receiveWindow;
+    private long _received;
+    private long _bodyStartedAt;
+    private long _buffered;
+    private long _consumedSinceUpdate;
+    private bool _discarding;
+    private int _reset;
+    private int _closed;
+    private Exception? _abortReason;
+    private TaskCompletionSource? _windowWaiter;
+    private readonly Lock _bodyLock = new();
+    private bool _bodyWriterDone;
+
+    public Http2Stream(Http2Connection connection, int id, RackEnv env, int receiveWindow, int sendWindow, bool requestEnded, long declaredLength, bool asterisk)
+    {
+        _connection = connection;
+        Id = id;
+        Env = env;
+        _initialReceiveWindow = receiveWindow;
+        _receiveWindow = receiveWindow;
+        SendWindow = sendWindow;
+        RequestEnded = requestEnded;
+        _declaredLength = declaredLength;
+        _asterisk = asterisk;
+        if (!requestEnded)
+        {
+            // The receive window bounds what can pile up here, so the pipe itself never pauses the read loop.
+            _body = new Pipe(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
+        }
+    }
+
+    public int Id { get; }
+
+    public RackEnv Env { get; }
+
+    /// <summary>END_STREAM received: half-closed (remote).</summary>
+    public bool RequestEnded { get; private set; }
+
+    /// <summary>Our send window; guarded by the connection's flow lock.</summary>
+    public long SendWindow { get; set; }
+
+    /// <summary>When the response started waiting for window; null when it is not waiting.</summary>
+    public long? WindowWaitStartedAt { get; private set; }
+
+    public bool IsReset => Volatile.Read(ref _reset) != 0;
+
+    /// <summary>Called by the read loop with a DATA payload (padding removed). False: a stream error to answer with <paramref name="error"/>.</summary>
+    public bool TryReceiveData(in ReadOnlySequence<byte> data, int flowLength, bool endStream, out Http2ErrorCode error)
+    {
+        error = Http2ErrorCode.NoError;
+        if (flowLength > Interlocked.Read(ref _receiveWindow))
+        {
+            // RFC 9113 §6.9.1: the client sent more than the stream window allowed.
+            error = Http2ErrorCode.FlowControlError;
+            return false;
+        }
+
+        Interlocked.Add(ref _receiveWindow, -flowLength);
+        Interlocked.Add(ref _received, data.Length);
+        if (_declaredLength >= 0 && (_received > _declaredLength || (endStream && _received != _declaredLength)))
+        {
+            // RFC 9113 §8.1.1: DATA that does not add up to content-length makes the request malformed.
+            error = Http2ErrorCode.ProtocolError;
+            return false;
+        }
+
+        lock (_bodyLock)
+        {
+            if (_bodyWriterDone)
+            {
+                // The app side is finished or failed: nothing reads these bytes any more.
+                _connection.CreditConnectionWindow(data.Length);
+            }
+            else if (_discarding || (_connection.Server.Options.MaxRequestBodySize is long max && _received > max))
+            {
+                // Over MaxRequestBodySize: rack.input reads fail with 413; the bytes are credited back at once.
+                _discarding = true;
+                _bodyWriterDone = true;
+                _connection.CreditConnectionWindow(data.Length);
+                _body!.Writer.Complete(new BadRequestException(RejectionReason.BodyTooLarge));
+            }
+            else if (!data.IsEmpty)
+            {
+                var writer = _body!.Writer;
+                foreach (var segment in data)
+                {
+                    writer.Write(segment.Span);
+                }
+
+                Interlocked.Add(ref _buffered, data.Length);
+                _ = writer.FlushAsync();
+            }
+
+            if (endStream)
+            {
+                RequestEnded = true;
+                if (!_bodyWriterDone)
+                {
+                    _bodyWriterDone = true;
+                    _body!.Writer.Complete();
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Padding never reaches the app: credit it to the stream window at once.</summary>
+    public void CreditPadding(int padding) => CreditStream(padding);
+
+    private void CreditStream(long bytes)
+    {
+        if (RequestEnded || IsReset)
+        {
+            return;
+        }
+
+        long pending = Interlocked.Add(ref _consumedSinceUpdate, bytes);
+        if (pending >= _initialReceiveWindow / 2 && Interlocked.CompareExchange(ref _consumedSinceUpdate, 0, pending) == pending)
+        {
+            Interlocked.Add(ref _receiveWindow, pending);
+            _connection.QueueWindowUpdate(Id, (int)pending);
+            _connection.ScheduleFlush();
+        }
+    }
+
+    /// <summary>rack.input reads: bytes as DATA arrives; each read opens the windows by what it consumed.</summary>
+    public async ValueTask<int> ReadBodyAsync(Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        if (_body is null)
+        {
+            return 0;
+        }
+
+        if (_bodyStartedAt == 0)
+        {
+            Volatile.Write(ref _bodyStartedAt, Environment.TickCount64);
+        }
+
+        var reader = _body.Reader;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException)
+            {
+                // Reader completed after the stream ended.
+                return 0;
+            }
+
+            var buffer = result.Buffer;
+            if (!buffer.IsEmpty)
+            {
+                int n = (int)Math.Min(buffer.Length, destination.Length);
+                buffer.Slice(0, n).CopyTo(destination.Span);
+                reader.AdvanceTo(buffer.GetPosition(n));
+                Interlocked.Add(ref _buffered, -n);
+                _connection.CreditConnectionWindow(n);
+                CreditStream(n);
+                return n;
+            }
+
+            reader.AdvanceTo(buffer.End);
+            if (result.IsCompleted)
+            {
+                return 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The heartbeat's check of <see cref="HyperionOptions.MinRequestBodyDataRate"/> while the app reads a body: a client
+    /// trickling bytes gets 408 on this stream (the body read fails), as on HTTP/1.1, and the connection lives on.
+    /// </summary>
+    public void CheckBodyRate(long now, HyperionOptions options)
+    {
+        long started = Volatile.Read(ref _bodyStartedAt);
+        double rate = options.MinRequestBodyDataRate;
+        if (started == 0 || rate <= 0 || RequestEnded || _bodyWriterDone)
+        {
+            return;
+        }
+
+        double elapsed = (now - started) / 1000.0;
+        if (elapsed > options.MinRequestBodyDataRateGracePeriod.TotalSeconds && Interlocked.Read(ref _received) / elapsed < rate)
+        {
+            CompleteBodyWriter(new BadRequestException(RejectionReason.MinBodyDataRate));
+        }
+    }
+
+    /// <summary>Request bytes received but never read; the connection gets them back when the stream closes.</summary>
+    public long TakeUnreadCredit() => Interlocked.Exchange(ref _buffered, 0);
+
+    public bool MarkReset() => Interlocked.Exchange(ref _reset, 1) == 0;
+
+    /// <summary>The client reset the stream or the connection is going: fail the app's reads and writes.</summary>
+    public void Abort(Exception reason)
+    {
+        _abortReason ??= reason;
+        try
+        {
+            _aborted.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        CompleteBodyWriter(reason);
+        TaskCompletionSource? waiter;
+        lock (this)
+        {
+            waiter = _windowWaiter;
+            _windowWaiter = null;
+        }
+
+        waiter?.TrySetException(reason);
+    }
+
+    /// <summary>Removes the stream from the connection (idempotent); the app may still be finishing.</summary>
+    public void Close(bool resetByUs)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
+        {
+            _connection.OnStreamClosed(this, resetByUs);
+        }
+    }
+
+    private void CompleteBodyWriter(Exception? reason)
+    {
+        lock (_bodyLock)
+        {
+            if (_body is not null && !_bodyWriterDone)
+            {
+                _bodyWriterDone = true;
+                _body.Writer.Complete(reason);
+            }
+        }
+    }
+
+    public Task CreateWindowWaiter()
+    {
+        lock (this)
+        {
+            if (_abortReason is not null)
+            {
+                return Task.FromException(_abortReason);
+            }
+
+            WindowWaitStartedAt ??= Environment.TickCount64;
+            return (_windowWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
+
+    public void WakeWindowWaiter()
+    {
+        TaskCompletionSource? waiter;
+        lock (this)
+        {
+            waiter = _windowWaiter;
+            _windowWaiter = null;
+            WindowWaitStartedAt = null;
+        }
+
+        waiter?.TrySetResult();
+    }
+
+    /// <summary>
+    /// Runs the exchange. A request without a body is dispatched inline on the read loop (answered in the same
+    /// batch); one with a body runs on the thread pool, since its handler may block reading rack.input, which
+    /// only the read loop can feed.
+    /// </summary>
+    public void Start()
+    {
+        if (_body is null)
+        {
+            _ = RunAsync();
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.RunAsync(), this, preferLocal: false);
+    }
+
+    public void StartRejected(int status) => _ = RunRejectedAsync(status);
+
+    private async Task RunAsync()
+    {
+        var server = _connection.Server;
+        var env = Env;
+        RackResponse response = default;
+        Exception? error = null;
+        try
+        {
+            if (_declaredLength >= 0 && server.Options.MaxRequestBodySize is long max && _declaredLength > max)
+            {
+                // Refuse before the body is read: the client learns at once (the body is then cut with RST_STREAM).
+                server.Log.Rejected(_connection.Context.RemoteText, env.Method, RejectionReason.BodyTooLarge, 413);
+                await WriteSimpleAsync(413).ConfigureAwait(false);
+            }
+            else
+            {
+                if (_body is not null)
+                {
+                    env.BodyStream.Attach(this);
+                }
+
+                _isHead = ReferenceEquals(env.Method, KnownMethods.Head);
+                var entry = RequestDispatcher.Begin(server, env, _asterisk, out var routes);
+                if (entry is not null && entry.Kind == RouteKind.Static)
+                {
+                    response = entry.Static!.Response;
+                    await WriteStaticAsync(entry.Static).ConfigureAwait(false);
+                }
+                else
+                {
+                    response = await RequestDispatcher.InvokeAsync(server, env, entry, routes, _asterisk).ConfigureAwait(false);
+                    await WriteResponseAsync(response).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+            await OnErrorAsync(ex).ConfigureAwait(false);
+        }
+
+        RequestDispatcher.End(server, env, response, error);
+        Finish();
+    }
+
+    private async Task RunRejectedAsync(int status)
+    {
+        try
+        {
+            _connection.Server.Log.Rejected(_connection.Context.RemoteText, "-", status == 431 ? RejectionReason.HeadersTooLarge : RejectionReason.MethodNotImplemented, status);
+            await WriteSimpleAsync(status).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException)
+        {
+        }
+
+        Finish();
+    }
+
+    private async ValueTask OnErrorAsync(Exception ex)
+    {
+        var server = _connection.Server;
+        if (_abortReason is not null)
+        {
+            // The client reset the stream or the connection went away: nobody is left to answer.
+            return;
+        }
+
+        try
+        {
+            if (ex is BadRequestException bad)
+            {
+                server.Log.Rejected(_connection.Context.RemoteText, Env.Method, bad.Reason, bad.StatusCode);
+                if (!_headersSent)
+                {
+                    await WriteSimpleAsync(bad.StatusCode).ConfigureAwait(false);
+                    return;
+                }
+            }
+            else
+            {
+                server.Log.AppError(Env.Method, Env.Path, ex);
+                if (!_headersSent)
+                {
+                    await WriteSimpleAsync(500).ConfigureAwait(false);
+                    return;
+                }
+            }
+        }
+        catch (Exception inner) when (inner is IOException or InvalidOperationException or OperationCanceledException)
+        {
+            return;
+        }
+
+        // Part of the response is out: the honest signal left is to reset the stream (RFC 9113 §8.1).
+        _connection.ResetStream(this, Http2ErrorCode.InternalError);
+    }
+
+    private void Finish()
+    {
+        if (!IsReset && !RequestEnded && _closed == 0)
+        {
+            // RFC 9113 §8.1: a complete response may end the exchange while the client still sends; tell it to stop.
+            if (MarkReset())
+            {
+                _connection.QueueRstStream(Id, Http2ErrorCode.NoError);
+                _connection.ScheduleFlush();
+            }
+
+            Close(resetByUs: true);
+        }
+        else
+        {
+            Close(resetByUs: IsReset);
+        }
+
+        CompleteBodyWriter(null);
+        _body?.Reader.Complete();
+        _aborted.Dispose();
+        _connection.Server.ReturnEnv(Env);
+    }
+}

@@ -1,0 +1,261 @@
+using Hyperion;
+using Hyperion.Tests.Infrastructure;
+
+namespace Hyperion.Tests.Http2;
+
+/// <summary>
+/// Abuse a real client could mount, each bounded by an option and answered with the RFC's error: rapid reset,
+/// CONTINUATION floods, HPACK bombs, SETTINGS/PING floods, zero-window stalls, oversized header lists, too many streams.
+/// </summary>
+public abstract class Http2ProtectionTests : TransportTests
+{
+    private Task<TestServer> StartH2Async(Action<Http2Options>? h2 = null, Action<HyperionOptions>? options = null)
+        => StartAsync(s =>
+        {
+            var o = new Http2Options();
+            h2?.Invoke(o);
+            s.UseHttp2(o);
+            s.HandleStatic("GET", "/static", "ok");
+            s.Handle("GET", "/big", _ => RackResponse.Bytes(200, new byte[200_000]));
+            s.Handle("GET", "/hold", _ => RackResponse.Streaming(200, null, async w => await Task.Delay(Timeout.Infinite, w.Aborted)));
+        }, options);
+
+    private static async Task<H2RawClient> ConnectAsync(TestServer ts, params byte[][] settings)
+    {
+        var c = await H2RawClient.ConnectAsync(ts.Port, true, settings);
+        await c.ExpectAsync(f => f.Type == H2.Settings && !f.Has(H2.Ack), "server SETTINGS");
+        return c;
+    }
+
+    private static async Task ExpectConnectionErrorAsync(H2RawClient c, uint code)
+    {
+        var goAway = await c.ExpectGoAwayAsync();
+        goAway.ErrorCode.Should().Be(code, "got {0}", goAway);
+        (await c.ClosedAsync()).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Rapid_reset_is_answered_with_enhance_your_calm()
+    {
+        await using var ts = await StartH2Async(o => o.MaxStreamResetsPerWindow = 50);
+        await using var c = await ConnectAsync(ts);
+        var frames = new List<byte[]>();
+        for (int id = 1; id <= 2 * 60; id += 2)
+        {
+            frames.Add(H2.Frame(H2.Headers, H2.EndHeaders | H2.EndStream, id, H2.Block(H2.Get("/static"))));
+            frames.Add(H2.Frame(H2.RstStream, 0, id, H2.U32(H2.Cancel)));
+        }
+
+        await c.SendAsync([.. frames]);
+        await ExpectConnectionErrorAsync(c, H2.EnhanceYourCalm);
+    }
+
+    [Fact]
+    public async Task Resets_under_the_limit_are_fine()
+    {
+        await using var ts = await StartH2Async(o => o.MaxStreamResetsPerWindow = 50);
+        await using var c = await ConnectAsync(ts);
+        for (int id = 1; id <= 2 * 40; id += 2)
+        {
+            await c.SendAsync(H2.Frame(H2.Headers, H2.EndHeaders | H2.EndStream, id, H2.Block(H2.Get("/hold"))), H2.Frame(H2.RstStream, 0, id, H2.U32(H2.Cancel)));
+        }
+
+        await c.SendHeadersAsync(101, true, H2.Get());
+        (await c.ReadResponseAsync(101)).Status.Should().Be(200);
+    }
+
+    [Fact]
+    public async Task Continuation_flood_of_empty_frames_is_cut_off()
+    {
+        await using var ts = await StartH2Async(o => o.MaxContinuationFrames = 20);
+        await using var c = await ConnectAsync(ts);
+        var frames = new List<byte[]> { H2.Frame(H2.Headers, H2.EndStream, 1, H2.Block(H2.Get())) };
+        for (int i = 0; i < 1000; i++)
+        {
+            frames.Add(H2.Frame(H2.Continuation, 0, 1, []));
+        }
+
+        await c.SendAsync([.. frames]);
+        await ExpectConnectionErrorAsync(c, H2.EnhanceYourCalm);
+    }
+
+    [Fact]
+    public async Task Continuation_flood_past_the_header_list_limit_is_cut_off_before_end_headers()
+    {
+        await using var ts = await StartH2Async(o => { o.MaxHeaderListSize = 4096; o.MaxContinuationFrames = 1000; });
+        await using var c = await ConnectAsync(ts);
+        var filler = H2.Block(("x-filler", new string('a', 1000)));
+        var frames = new List<byte[]> { H2.Frame(H2.Headers, H2.EndStream, 1, H2.Block(H2.Get())) };
+        for (int i = 0; i < 50; i++)
+        {
+            frames.Add(H2.Frame(H2.Continuation, 0, 1, filler));
+        }
+
+        await c.SendAsync([.. frames]);
+        await ExpectConnectionErrorAsync(c, H2.EnhanceYourCalm);
+    }
+
+    [Fact]
+    public async Task Hpack_bomb_is_bounded_by_the_header_list_limit_and_answered_431()
+    {
+        await using var ts = await StartH2Async(o => o.MaxHeaderListSize = 8192);
+        await using var c = await ConnectAsync(ts);
+
+        // One 4000-octet entry added to the dynamic table (literal with incremental indexing), then referenced 100 times
+        // by its 1-octet index 62: 400 KB decoded from 4 KB sent.
+        var block = new List<byte>(H2.Block(H2.Get()));
+        block.Add(0x40);
+        block.AddRange(Lit("x-bomb"));
+        block.AddRange(Lit(new string('b', 4000)));
+        for (int i = 0; i < 100; i++)
+        {
+            block.Add(0x80 | 62);
+        }
+
+        await c.SendFrameAsync(H2.Headers, H2.EndHeaders | H2.EndStream, 1, block.ToArray());
+        (await c.ReadResponseAsync(1)).Status.Should().Be(431);
+
+        // The table stayed in step: the next request on the same connection is served.
+        await c.SendHeadersAsync(3, true, H2.Get());
+        (await c.ReadResponseAsync(3)).Status.Should().Be(200);
+    }
+
+    private static byte[] Lit(string s)
+    {
+        var b = H2.Block(("", s));
+        return b[2..];
+    }
+
+    [Fact]
+    public async Task Oversized_header_list_is_431_and_the_connection_lives_on()
+    {
+        await using var ts = await StartH2Async(o => o.MaxHeaderListSize = 4096);
+        await using var c = await ConnectAsync(ts);
+        var fields = Enumerable.Range(0, 6).Select(i => ($"x-big-{i}", new string('v', 1000))).ToArray();
+        await c.SendHeadersAsync(1, true, H2.Get("/static", fields));
+        (await c.ReadResponseAsync(1)).Status.Should().Be(431);
+        await c.SendHeadersAsync(3, true, H2.Get());
+        (await c.ReadResponseAsync(3)).Status.Should().Be(200);
+    }
+
+    [Fact]
+    public async Task Single_literal_longer_than_the_whole_limit_is_a_compression_error()
+    {
+        // The HPACK decoder refuses to size a buffer for a string longer than the list limit (RFC 7541 §4.2 lets a
+        // decoder bound what it accepts); the block is then undecodable, which RFC 9113 §4.3 makes COMPRESSION_ERROR.
+        await using var ts = await StartH2Async(o => o.MaxHeaderListSize = 4096);
+        await using var c = await ConnectAsync(ts);
+        await c.SendHeadersAsync(1, true, H2.Get("/static", ("x-big", new string('v', 5000))));
+        await ExpectConnectionErrorAsync(c, H2.CompressionError);
+    }
+
+    [Fact]
+    public async Task Too_many_header_fields_is_431()
+    {
+        await using var ts = await StartH2Async(options: o => o.MaxRequestHeaderCount = 10);
+        await using var c = await ConnectAsync(ts);
+        var fields = Enumerable.Range(0, 11).Select(i => ($"x-{i}", "v")).ToArray();
+        await c.SendHeadersAsync(1, true, H2.Get("/static", fields));
+        (await c.ReadResponseAsync(1)).Status.Should().Be(431);
+    }
+
+    [Fact]
+    public async Task Settings_flood_is_answered_with_enhance_your_calm()
+    {
+        await using var ts = await StartH2Async(o => o.MaxControlFramesPerSecond = 100);
+        await using var c = await ConnectAsync(ts);
+        await c.SendAsync([.. Enumerable.Range(0, 500).Select(_ => H2.Frame(H2.Settings, 0, 0, H2.Setting(3, 100)))]);
+        await ExpectConnectionErrorAsync(c, H2.EnhanceYourCalm);
+    }
+
+    [Fact]
+    public async Task Ping_flood_is_answered_with_enhance_your_calm()
+    {
+        await using var ts = await StartH2Async(o => o.MaxControlFramesPerSecond = 100);
+        await using var c = await ConnectAsync(ts);
+        await c.SendAsync([.. Enumerable.Range(0, 500).Select(_ => H2.Frame(H2.Ping, 0, 0, new byte[8]))]);
+        await ExpectConnectionErrorAsync(c, H2.EnhanceYourCalm);
+    }
+
+    [Fact]
+    public async Task Zero_window_stall_resets_the_stream_after_the_timeout()
+    {
+        await using var ts = await StartH2Async(o => o.SendWindowStallTimeout = TimeSpan.FromMilliseconds(500));
+
+        // The client grants no stream window at all and never opens it.
+        await using var c = await ConnectAsync(ts, H2.Setting(4, 0));
+        await c.SendHeadersAsync(1, true, H2.Get("/big"));
+        var rst = await c.ExpectRstAsync(1);
+        rst.Type.Should().Be(H2.RstStream);
+        rst.ErrorCode.Should().Be(H2.Cancel);
+
+        // Only that stream: the connection still serves once the client grants window again.
+        await c.SendFrameAsync(H2.Settings, 0, 0, H2.Setting(4, 65535));
+        await c.SendHeadersAsync(3, true, H2.Get());
+        (await c.ReadResponseAsync(3)).Status.Should().Be(200);
+    }
+
+    [Fact]
+    public async Task Request_body_trickling_below_the_minimum_rate_is_408_on_that_stream()
+    {
+        await using var ts = await StartAsync(s =>
+        {
+            s.UseHttp2();
+            s.HandleStatic("GET", "/static", "ok");
+            s.Handle("POST", "/echo", async env =>
+            {
+                var ms = new MemoryStream();
+                await env.Body.CopyToAsync(ms);
+                return RackResponse.Bytes(200, ms.ToArray());
+            });
+        }, o =>
+        {
+            o.MinRequestBodyDataRate = 1000;
+            o.MinRequestBodyDataRateGracePeriod = TimeSpan.FromMilliseconds(500);
+        });
+        await using var c = await ConnectAsync(ts);
+        await c.SendHeadersAsync(1, false, H2.Post("/echo"));
+        await c.SendFrameAsync(H2.Data, 0, 1, new byte[10]);
+        (await c.ReadResponseAsync(1)).Status.Should().Be(408);
+        await c.SendHeadersAsync(3, true, H2.Get());
+        (await c.ReadResponseAsync(3)).Status.Should().Be(200);
+    }
+
+    [Fact]
+    public async Task Streams_over_max_concurrent_are_refused()
+    {
+        await using var ts = await StartH2Async(o => o.MaxConcurrentStreams = 2);
+        await using var c = await ConnectAsync(ts);
+        await c.SendHeadersAsync(1, true, H2.Get("/hold"));
+        await c.SendHeadersAsync(3, true, H2.Get("/hold"));
+        await c.SendHeadersAsync(5, true, H2.Get("/hold"));
+        var rst = await c.ExpectRstAsync(5);
+        rst.Type.Should().Be(H2.RstStream);
+        rst.ErrorCode.Should().Be(H2.RefusedStream);
+
+        // Once one finishes, a new stream is accepted.
+        await c.SendFrameAsync(H2.RstStream, 0, 1, H2.U32(H2.Cancel));
+        await c.SendHeadersAsync(7, true, H2.Get());
+        (await c.ReadResponseAsync(7)).Status.Should().Be(200);
+    }
+
+    [Fact]
+    public async Task Idle_connection_gets_goaway_after_the_keep_alive_timeout()
+    {
+        await using var ts = await StartH2Async(options: o => o.KeepAliveTimeout = TimeSpan.FromSeconds(1));
+        await using var c = await ConnectAsync(ts);
+        var goAway = await c.ExpectGoAwayAsync();
+        goAway.ErrorCode.Should().Be(H2.NoError);
+        (await c.ClosedAsync()).Should().BeTrue();
+    }
+}
+
+public sealed class Http2ProtectionTestsOnSockets : Http2ProtectionTests
+{
+    protected override TransportKind Transport => TransportKind.Sockets;
+}
+
+public sealed class Http2ProtectionTestsOnIoUring : Http2ProtectionTests
+{
+    protected override TransportKind Transport => IoUringOrFallback;
+}
