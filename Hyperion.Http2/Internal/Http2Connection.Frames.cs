@@ -490,6 +490,8 @@ internal sealed partial class Http2Connection
                 throw new Http2ConnectionException(Http2ErrorCode.FrameSizeError, "SETTINGS ACK with a payload.");
             }
 
+            // Our only SETTINGS is acknowledged: the advertised header table size now binds the client.
+            _decoder.MaxDynamicTableSize = _options.HeaderTableSize;
             return;
         }
 

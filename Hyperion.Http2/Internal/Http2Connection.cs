@@ -54,6 +54,8 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
 
     private Http2Stream? _upgradeStream;
 
+    private const int DefaultHeaderTableSize = 4096;
+
     public Http2Connection(HyperionServer server, PipeReader input, PipeWriter output, ConnectionContext context, Http2Options options)
     {
         _server = server;
@@ -61,7 +63,13 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         _input = input;
         _output = output;
         _context = context;
-        _decoder = new HpackDecoder(options.HeaderTableSize, options.MaxHeaderListSize);
+        // RFC 9113 §6.5.2 / RFC 7541 §4.2: until the client acknowledges our SETTINGS it encodes against the
+        // default 4096-byte table, so the decoder starts there; a larger advertised size is allowed at once
+        // (the client must announce it with a size update), a smaller one is enforced from the ACK on.
+        _decoder = new HpackDecoder(DefaultHeaderTableSize, options.MaxHeaderListSize)
+        {
+            MaxDynamicTableSize = Math.Max(DefaultHeaderTableSize, options.HeaderTableSize),
+        };
         _encoder = new HpackEncoder();
     }
 

@@ -18,6 +18,41 @@ public class Http2OptionsTests
         return d;
     }
 
+    [Theory]
+    [InlineData(256)]
+    [InlineData(8192)]
+    public async Task HeaderTableSize_binds_the_client_only_after_it_acknowledges_our_settings(int tableSize)
+    {
+        // RFC 9113 §6.5.2: blocks sent before the client has seen our SETTINGS are encoded against a 4096-byte
+        // table. Two 1,200-byte indexed fields fit in 4096 but not in 256: the decoder must not evict early.
+        await using var ts = await TestServer.StartAsync(s => { s.UseHttp2(new Http2Options { HeaderTableSize = tableSize }); s.HandleStatic("GET", "/static", "ok"); });
+        await using var c = await H2RawClient.ConnectAsync(ts.Port);
+        var encoder = new Hyperion.Http2.Hpack.HpackEncoder { Indexing = Hyperion.Http2.Hpack.HpackIndexing.All };
+        (string, string)[] fields = [.. H2.Get(), ("x-one", new string('a', 1200)), ("x-two", new string('b', 1200))];
+        byte[] Encode()
+        {
+            var block = new System.Buffers.ArrayBufferWriter<byte>();
+            encoder.BeginBlock(block);
+            foreach (var (name, value) in fields)
+            {
+                encoder.EncodeHeader(block, name, value);
+            }
+
+            return block.WrittenSpan.ToArray();
+        }
+
+        // Both requests go out before we read the server's SETTINGS; the second refers to dynamic entries only.
+        await c.SendAsync(H2.Frame(H2.Headers, H2.EndHeaders | H2.EndStream, 1, Encode()), H2.Frame(H2.Headers, H2.EndHeaders | H2.EndStream, 3, Encode()));
+        (await c.ReadResponseAsync(1)).Status.Should().Be(200);
+        (await c.ReadResponseAsync(3)).Status.Should().Be(200);
+
+        // After our ACK of its SETTINGS and its ACK of ours, the client adopts the advertised size (with a size update).
+        await c.SendAsync(H2.Frame(H2.Settings, H2.Ack, 0, []));
+        encoder.SetPeerMaxTableSize(tableSize);
+        await c.SendAsync(H2.Frame(H2.Headers, H2.EndHeaders | H2.EndStream, 5, Encode()));
+        (await c.ReadResponseAsync(5)).Status.Should().Be(200);
+    }
+
     [Fact]
     public async Task Settings_and_connection_window_follow_the_options()
     {
