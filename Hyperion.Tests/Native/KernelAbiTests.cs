@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 using Hyperion.Native;
+using Hyperion.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace Hyperion.Tests.Native;
@@ -201,14 +202,5 @@ public class KernelAbiTests(ITestOutputHelper output)
         }
     }
 
-    internal static async Task<(int Code, string Out, string Err)> RunAsync(string file, string[] args)
-    {
-        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        await p.WaitForExitAsync(cts.Token);
-        return (p.ExitCode, await o, await e);
-    }
+    private static Task<(int Code, string Out, string Err)> RunAsync(string file, string[] args) => ToolProcess.RunAsync(file, args);
 }

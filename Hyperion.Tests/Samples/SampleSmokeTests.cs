@@ -20,6 +20,20 @@ public class SampleSmokeTests
             (await response.Content.ReadAsStringAsync()).Should().Be("Hello, World!", path);
         }
 
+        // The same routes over h2c (prior knowledge): the samples turn HTTP/2 on.
+        using var h2c = new HttpClient
+        {
+            BaseAddress = sample.BaseAddress,
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        foreach (var path in new[] { "/static", "/dynamic", "/legacy", "/app" })
+        {
+            using var response = await h2c.GetAsync(path);
+            response.Version.Should().Be(HttpVersion.Version20, path);
+            (await response.Content.ReadAsStringAsync()).Should().Be("Hello, World!", path);
+        }
+
         (await sample.StopAsync()).Should().Be(0, "SIGTERM is a graceful stop");
     }
 

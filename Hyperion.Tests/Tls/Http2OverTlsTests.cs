@@ -81,7 +81,7 @@ public abstract class Http2OverTlsTests : TransportTests
     public async Task Curl_negotiates_h2_over_tls()
     {
         await using var ts = await StartH2sAsync();
-        var (exit, stdout, stderr) = await KernelAbiTests.RunAsync("curl", ["-sk", "--http2", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", new Uri(ts.BaseAddress, "/static").ToString()]);
+        var (exit, stdout, stderr) = await ToolProcess.RunAsync("curl", ["-sk", "--http2", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", new Uri(ts.BaseAddress, "/static").ToString()]);
         exit.Should().Be(0, stderr);
         stdout.Should().Be("2 200");
     }

@@ -37,6 +37,9 @@ for (int i = 0; i < args.Length - 1; i++)
 // One loop by default: run.sh pins the server to one core, and a second ring thread would only contend for it.
 var server = new HyperionServer(new HyperionOptions { Port = port, Transport = transport, IoUringLoopCount = loops });
 
+// h2c on the same port (prior knowledge), for run.sh's HTTP/2 rows against Kestrel's h2c listener.
+server.UseHttp2();
+
 const string ContentType = "text/plain";
 const string JsonContentType = "application/json; charset=utf-8";
 server.HandleStatic("GET", "/hello", "Hello, World!", contentType: ContentType);

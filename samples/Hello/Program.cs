@@ -1,40 +1,16 @@
-using System.Globalization;
 using Hyperion;
 
 // samples/Hello: one route of each kind plus a Rack app, all answering "Hello, World!".
 // --port N (default 9292); --tls-cert FILE --tls-key FILE (PEM) serve HTTPS instead of cleartext on that port.
-int port = 9292;
-string? tlsCert = null;
-string? tlsKey = null;
-for (int i = 0; i < args.Length - 1; i++)
+if (SampleOptions.Parse(args) is not { } options)
 {
-    switch (args[i])
-    {
-        case "--port":
-            port = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
-            break;
-        case "--tls-cert":
-            tlsCert = args[i + 1];
-            break;
-        case "--tls-key":
-            tlsKey = args[i + 1];
-            break;
-    }
-}
-
-var options = new HyperionOptions { Port = port };
-if (tlsCert is not null || tlsKey is not null)
-{
-    if (tlsCert is null || tlsKey is null)
-    {
-        Console.Error.WriteLine("--tls-cert and --tls-key go together");
-        return 2;
-    }
-
-    options.UseTls(tlsCert, tlsKey);
+    return 2;
 }
 
 var server = new HyperionServer(options);
+
+// HTTP/2 besides HTTP/1.1: h2c (prior knowledge or Upgrade) in cleartext, h2 through ALPN with TLS.
+server.UseHttp2();
 
 // static: response bytes built once, here.
 server.HandleStatic("GET", "/static", "Hello, World!", contentType: "text/plain");
