@@ -30,6 +30,7 @@ public partial class ReadmeExamplesTests(ITestOutputHelper output)
 
             programs.Should().Be(1);
             string core = Path.Combine(root, "Hyperion.Core", "Hyperion.Core.csproj");
+            string http2 = Path.Combine(root, "Hyperion.Http2", "Hyperion.Http2.csproj");
             await File.WriteAllTextAsync(Path.Combine(dir.FullName, "ReadmeExamples.csproj"), $"""
                 <Project Sdk="Microsoft.NET.Sdk">
                   <PropertyGroup>
@@ -42,6 +43,7 @@ public partial class ReadmeExamplesTests(ITestOutputHelper output)
                   <ItemGroup>
                     <PackageReference Include="xunit" Version="2.9.3" />
                     <ProjectReference Include="{core}" />
+                    <ProjectReference Include="{http2}" />
                   </ItemGroup>
                 </Project>
                 """);
