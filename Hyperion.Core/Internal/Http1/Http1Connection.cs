@@ -206,6 +206,9 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         {
             // The transport went away under us (reset, abort at stop); nothing more can be sent.
             _server.Log.ConnectionError(_context.RemoteText, ex);
+
+            // A socket error (RST, EPIPE) means the peer is gone: a lingering close would only fail again.
+            EndedByPeer |= ex is IOException { InnerException: System.Net.Sockets.SocketException };
         }
         finally
         {
