@@ -48,7 +48,7 @@ server.Handle("GET", "/json", env =>
     RackResponse.Bytes(200, JsonSerializer.SerializeToUtf8Bytes(new Message("Hello, World!"), BenchJsonContext.Default.Message), JsonContentType));
 server.Run(env => ValueTask.FromResult(RackResponse.Text(200, "Hello, World!", ContentType)));
 
-using var heapReport = HeapReport.Register();
+using var heapReport = Hyperion.Bench.HeapReport.Register();
 await server.StartAsync();
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"HyperionBench listening on {server.BaseAddress}; transport={server.ActiveTransport} (requested {transport}, loops {loops}); IsServerGC={GCSettings.IsServerGC}"));

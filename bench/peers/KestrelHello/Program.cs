@@ -33,7 +33,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 });
 builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, PeerJsonContext.Default));
 
-using var heapReport = HeapReport.Register();
+using var heapReport = Hyperion.Bench.HeapReport.Register();
 WebApplication app = builder.Build();
 app.MapGet("/hello", () => Results.Text("Hello, World!", "text/plain"));
 app.MapGet("/json", () => new Message("Hello, World!"));

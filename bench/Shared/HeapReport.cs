@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace HyperionBench;
+namespace Hyperion.Bench;
 
 /// <summary>
 /// On SIGUSR1, runs a full blocking GC and prints the live managed heap: bench/memory.sh uses it to split RSS per
-/// connection into live managed objects and the rest. Never triggered by the throughput harness.
+/// connection into live managed objects and the rest. Never triggered by the throughput harness. Linked into both
+/// .NET servers (HyperionBench and the Kestrel peer) so they report the same way.
 /// </summary>
 internal static class HeapReport
 {
