@@ -187,8 +187,10 @@ internal sealed partial class Http2Connection
         var block = RemovePadding(header, payload, priority ? 5 : 0, out _);
         if (block.IsEmpty)
         {
+            // A fragment carrying no field block: legal, and free to repeat without the count.
             CountUnproductiveFrame();
         }
+
         _headerSelfDependent = false;
         if (priority)
         {

@@ -46,7 +46,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
     private int _unproductiveFrames;
 
     // RFC 9113 §6.5.3: our SETTINGS must be acknowledged in time.
-    private long _settingsSentAt;
+    private long _settingsSentAt = Environment.TickCount64; // the heartbeat may look before the preface is written
     private volatile bool _settingsAcked;
     private volatile bool _settingsTimedOut;
 
