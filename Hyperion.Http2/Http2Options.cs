@@ -40,6 +40,20 @@ public sealed class Http2Options
     public int MaxControlFramesPerSecond { get; set; } = 1000;
 
     /// <summary>
+    /// Flood protection for frames that cost work but make no progress (CVE-2019-9518): empty DATA without END_STREAM,
+    /// zero-length HEADERS/CONTINUATION fragments, PRIORITY, RST_STREAM on closed streams, and WINDOW_UPDATE that does not
+    /// replenish window our DATA consumed (one WINDOW_UPDATE per DATA frame sent, per stream and on the connection, is
+    /// progress). More than this within one second closes the connection with GOAWAY ENHANCE_YOUR_CALM. Default 1000.
+    /// </summary>
+    public int MaxUnproductiveFramesPerSecond { get; set; } = 1000;
+
+    /// <summary>
+    /// RFC 9113 §6.5.3: a client that has not acknowledged our SETTINGS within this time gets GOAWAY SETTINGS_TIMEOUT
+    /// and the connection closes. Default 10 s.
+    /// </summary>
+    public TimeSpan SettingsAckTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// CONTINUATION flood protection: more CONTINUATION frames than this in one header block closes the
     /// connection with GOAWAY ENHANCE_YOUR_CALM. Default 32.
     /// </summary>
@@ -67,9 +81,14 @@ public sealed class Http2Options
         }
 
         if (MaxConcurrentStreams < 1 || MaxHeaderListSize < 1024 || HeaderTableSize < 0 || MaxStreamResetsPerWindow < 1
-            || MaxControlFramesPerSecond < 1 || MaxContinuationFrames < 1)
+            || MaxControlFramesPerSecond < 1 || MaxContinuationFrames < 1 || MaxUnproductiveFramesPerSecond < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxConcurrentStreams), "HTTP/2 limits must be positive (header list at least 1 KiB).");
+        }
+
+        if (SettingsAckTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(SettingsAckTimeout), SettingsAckTimeout, "The SETTINGS ACK timeout must be positive.");
         }
     }
 }

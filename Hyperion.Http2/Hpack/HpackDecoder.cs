@@ -26,7 +26,8 @@ internal sealed class HpackDecoder
     /// set <see cref="MaxDynamicTableSize"/> to an advertised smaller value once the peer acknowledges it.
     /// </param>
     /// <param name="maxHeaderListSize">
-    /// Largest decoded header list (sum of name + value + 32 per field, RFC 9113 §6.5.2); also caps each string literal.
+    /// Largest decoded header list (sum of name + value + 32 per field, RFC 9113 §6.5.2). A longer single string is
+    /// read past without being kept (the list is then too large), so the table stays in step.
     /// </param>
     public HpackDecoder(int maxDynamicTableSize = 4096, int maxHeaderListSize = 32 * 1024)
     {
@@ -142,16 +143,31 @@ internal sealed class HpackDecoder
                 // §6.2.3 never indexed: 0001xxxx (4-bit index). The never-indexed flag matters only to intermediaries.
                 bool addToTable = (first & 0x40) != 0;
                 int index = HpackInteger.Decode(block, ref pos, addToTable ? 6 : 4);
+                int skipped = 0;
                 if (index == 0)
                 {
-                    name = ReadString(block, ref pos, ref _nameBuffer);
+                    name = ReadString(block, ref pos, ref _nameBuffer, ref skipped);
                 }
                 else
                 {
                     GetEntry(index, out name, out _);
                 }
 
-                value = ReadString(block, ref pos, ref _valueBuffer);
+                value = ReadString(block, ref pos, ref _valueBuffer, ref skipped);
+                if (skipped > 0)
+                {
+                    // A string too long to keep: the list is over the limit whatever else it holds, and the entry is
+                    // larger than the table, so inserting it would empty the table (RFC 7541 §4.4): do just that.
+                    listSize += skipped;
+                    tooLarge = true;
+                    if (addToTable)
+                    {
+                        _table.EvictAll();
+                    }
+
+                    continue;
+                }
+
                 if (addToTable)
                 {
                     // Deliver before inserting: the insert may move the table bytes a dynamic name points at.
@@ -210,7 +226,12 @@ internal sealed class HpackDecoder
         _table.Get(dynamicIndex, out name, out value);
     }
 
-    private ReadOnlySpan<byte> ReadString(ReadOnlySpan<byte> block, scoped ref int pos, scoped ref byte[] buffer)
+    /// <summary>
+    /// Reads a string literal (RFC 7541 §5.2). One longer than both the header list limit and the table's maximum size
+    /// can be neither accepted nor indexed, so it is not kept: it is checked (Huffman validity) and its decoded length
+    /// added to <paramref name="skipped"/>, and the returned span is empty. Raw literals are returned in place, any length.
+    /// </summary>
+    private ReadOnlySpan<byte> ReadString(ReadOnlySpan<byte> block, scoped ref int pos, scoped ref byte[] buffer, scoped ref int skipped)
     {
         if (pos >= block.Length)
         {
@@ -221,11 +242,6 @@ internal sealed class HpackDecoder
         int length = HpackInteger.Decode(block, ref pos, 7);
 
         // Checked before touching the bytes or sizing a buffer, so a crafted length cannot make us allocate.
-        if (length > _maxHeaderListSize)
-        {
-            Throw("String literal longer than the header list limit.");
-        }
-
         if (length > block.Length - pos)
         {
             Throw("String literal runs past the end of the header block (RFC 7541 §5.2).");
@@ -238,11 +254,28 @@ internal sealed class HpackDecoder
             return raw;
         }
 
-        // The shortest code is 5 bits, so n octets decode to at most 8n/5 symbols.
-        int capacity = (int)Math.Min((long)length * 8 / 5, _maxHeaderListSize);
+        // The shortest code is 5 bits, so n octets decode to at most 8n/5 symbols. Buffers never grow past what the
+        // list limit or the table could hold; beyond that a first pass finds the exact decoded length.
+        int keep = Math.Max(_maxHeaderListSize, _table.MaxSize);
+        long bound = (long)length * 8 / 5;
+        int capacity;
+        if (bound <= keep)
+        {
+            capacity = (int)bound;
+        }
+        else
+        {
+            capacity = Huffman.DecodedLength(raw);
+            if (capacity > keep)
+            {
+                skipped += capacity;
+                return default;
+            }
+        }
+
         if (buffer.Length < capacity)
         {
-            buffer = new byte[Math.Min(Math.Max(capacity, 2 * buffer.Length), _maxHeaderListSize)];
+            buffer = new byte[Math.Min(Math.Max(capacity, 2 * buffer.Length), keep)];
         }
 
         int decoded = Huffman.Decode(raw, new Span<byte>(buffer, 0, capacity));

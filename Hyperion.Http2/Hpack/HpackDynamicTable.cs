@@ -76,6 +76,12 @@ internal sealed class HpackDynamicTable
     }
 
     /// <summary>
+    /// The effect of inserting an entry larger than the maximum size (RFC 7541 §4.4: the table is emptied), for a
+    /// decoder that did not keep the entry's bytes.
+    /// </summary>
+    public void EvictAll() => Evict(0);
+
+    /// <summary>
     /// Adds an entry as the newest, evicting old ones first (RFC 7541 §4.4). An entry larger than the maximum size
     /// empties the table and is not added. <paramref name="name"/> may point into this table.
     /// </summary>

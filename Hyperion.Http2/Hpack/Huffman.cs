@@ -223,6 +223,48 @@ internal static class Huffman
         return n;
     }
 
+    /// <summary>
+    /// The length <see cref="Decode"/> would return for <paramref name="source"/>, with the same checks (EOS, padding),
+    /// without storing a symbol: for strings too long to keep whose length still counts (RFC 9113 §6.5.2).
+    /// </summary>
+    public static int DecodedLength(ReadOnlySpan<byte> source)
+    {
+        ulong acc = 0; // unread bits, left-aligned
+        int bits = 0;
+        int i = 0;
+        int n = 0;
+        while (true)
+        {
+            while (bits <= 56 && i < source.Length)
+            {
+                acc |= (ulong)source[i++] << (56 - bits);
+                bits += 8;
+            }
+
+            int length = NextCodeLength(acc, Math.Min(bits, 30));
+            if (length == 0)
+            {
+                break;
+            }
+
+            if (SymbolFor(acc, length) == EosSymbol)
+            {
+                ThrowEos();
+            }
+
+            n++;
+            acc <<= length;
+            bits -= length;
+        }
+
+        if (bits > 7 || (bits > 0 && (acc >> (64 - bits)) != (1UL << bits) - 1))
+        {
+            ThrowBadPadding();
+        }
+
+        return n;
+    }
+
     // Length of the code at the top of acc, or 0 when none of at most maxLength bits is complete.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int NextCodeLength(ulong acc, int maxLength)

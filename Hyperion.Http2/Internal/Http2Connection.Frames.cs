@@ -119,6 +119,11 @@ internal sealed partial class Http2Connection
         }
 
         var data = RemovePadding(header, payload, 0, out _);
+        if (data.IsEmpty && !header.HasFlag(Http2FrameFlags.EndStream))
+        {
+            // Empty DATA that does not end the stream moves nothing (CVE-2019-9518).
+            CountUnproductiveFrame();
+        }
 
         // RFC 9113 §6.9.1: the whole payload, padding included, counts against the windows.
         int flowLength = header.Length;
@@ -180,6 +185,12 @@ internal sealed partial class Http2Connection
 
         bool priority = header.HasFlag(Http2FrameFlags.Priority);
         var block = RemovePadding(header, payload, priority ? 5 : 0, out _);
+        if (block.IsEmpty)
+        {
+            // A fragment carrying no field block: legal, and free to repeat without the count.
+            CountUnproductiveFrame();
+        }
+
         _headerSelfDependent = false;
         if (priority)
         {
@@ -218,6 +229,11 @@ internal sealed partial class Http2Connection
         {
             // CONTINUATION flood: refuse before buffering without end.
             throw new Http2ConnectionException(Http2ErrorCode.EnhanceYourCalm, "Too many CONTINUATION frames.");
+        }
+
+        if (payload.IsEmpty)
+        {
+            CountUnproductiveFrame();
         }
 
         AppendHeaderBlock(payload);
@@ -393,6 +409,9 @@ internal sealed partial class Http2Connection
             throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "PRIORITY on stream 0.");
         }
 
+        // RFC 9113 §5.3.2: priority signals are ignored, so every PRIORITY frame is work without progress.
+        CountUnproductiveFrame();
+
         if (header.Length != 5)
         {
             // RFC 9113 §6.3: wrong length is a stream error of type FRAME_SIZE_ERROR.
@@ -443,6 +462,8 @@ internal sealed partial class Http2Connection
         var stream = FindStream(header.StreamId);
         if (stream is null)
         {
+            // RST_STREAM on a stream that is already closed changes nothing.
+            CountUnproductiveFrame();
             return;
         }
 
@@ -475,6 +496,15 @@ internal sealed partial class Http2Connection
         }
     }
 
+    private void CountUnproductiveFrame()
+    {
+        if (Interlocked.Increment(ref _unproductiveFrames) > _options.MaxUnproductiveFramesPerSecond)
+        {
+            // Frames that cost a parse and a lookup but move no request forward (CVE-2019-9518 and kin).
+            throw new Http2ConnectionException(Http2ErrorCode.EnhanceYourCalm, "Too many frames that make no progress.");
+        }
+    }
+
     private void OnSettings(in Http2FrameHeader header, in ReadOnlySequence<byte> payload)
     {
         if (header.StreamId != 0)
@@ -492,6 +522,7 @@ internal sealed partial class Http2Connection
 
             // Our only SETTINGS is acknowledged: the advertised header table size now binds the client.
             _decoder.MaxDynamicTableSize = _options.HeaderTableSize;
+            _settingsAcked = true;
             return;
         }
 
@@ -642,6 +673,11 @@ internal sealed partial class Http2Connection
                 throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "WINDOW_UPDATE with increment 0.");
             }
 
+            if (!TakeWindowUpdateCredit(null))
+            {
+                CountUnproductiveFrame();
+            }
+
             if (!AdjustConnectionSendWindow(increment))
             {
                 throw new Http2ConnectionException(Http2ErrorCode.FlowControlError, "Connection window above 2^31-1.");
@@ -658,8 +694,19 @@ internal sealed partial class Http2Connection
                 throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "WINDOW_UPDATE on an idle stream.");
             }
 
-            // Closed streams: a WINDOW_UPDATE may cross our END_STREAM or RST_STREAM (RFC 9113 §5.1); ignore.
+            // Closed streams: a WINDOW_UPDATE may cross our END_STREAM or RST_STREAM (RFC 9113 §5.1); ignore it,
+            // counting it unless it replenishes DATA the stream was sent before it closed.
+            if (!TakeClosedStreamWindowUpdateCredit())
+            {
+                CountUnproductiveFrame();
+            }
+
             return;
+        }
+
+        if (!TakeWindowUpdateCredit(stream))
+        {
+            CountUnproductiveFrame();
         }
 
         if (increment == 0)

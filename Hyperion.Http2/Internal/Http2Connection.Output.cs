@@ -21,6 +21,8 @@ internal sealed partial class Http2Connection
     private readonly Lock _flowLock = new();
     private readonly List<Http2Stream> _connectionWindowWaiters = [];
     private long _connectionSendWindow = 65535;
+    private int _connectionWindowUpdateCredit;
+    private int _closedStreamWindowUpdateCredit;
     private int _pendingEncoderTableSize = -1;
     private bool _outputCompleted;
     private volatile int _batchThread;
@@ -47,6 +49,7 @@ internal sealed partial class Http2Connection
         }
 
         QueueFrame(Http2FrameType.Settings, Http2FrameFlags.None, 0, settings[..n]);
+        Volatile.Write(ref _settingsSentAt, Environment.TickCount64);
         int extra = _options.InitialConnectionWindowSize - 65535;
         _connectionReceiveWindow = _options.InitialConnectionWindowSize;
         if (extra > 0)
@@ -253,8 +256,68 @@ internal sealed partial class Http2Connection
             int n = (int)Math.Min(available, wanted);
             stream.SendWindow -= n;
             _connectionSendWindow -= n;
+
+            // Each DATA frame earns the client one WINDOW_UPDATE on the stream and one on the connection that
+            // count as progress (replenishing what the frame consumed); see TakeWindowUpdateCredit.
+            stream.WindowUpdateCredit = SaturatingIncrement(stream.WindowUpdateCredit);
+            _connectionWindowUpdateCredit = SaturatingIncrement(_connectionWindowUpdateCredit);
             wait = null;
             return n;
+        }
+    }
+
+    /// <summary>
+    /// True when a WINDOW_UPDATE replenishes window that DATA we sent consumed (one per frame sent); false for one
+    /// that only grows an untouched window, which is legal but, repeated, is a flood (CVE-2019-9517/9518 family).
+    /// </summary>
+    private bool TakeWindowUpdateCredit(Http2Stream? stream)
+    {
+        lock (_flowLock)
+        {
+            if (stream is null)
+            {
+                if (_connectionWindowUpdateCredit > 0)
+                {
+                    _connectionWindowUpdateCredit--;
+                    return true;
+                }
+
+                return false;
+            }
+
+            if (stream.WindowUpdateCredit > 0)
+            {
+                stream.WindowUpdateCredit--;
+                return true;
+            }
+
+            return false;
+        }
+    }
+
+    private static int SaturatingIncrement(int value) => value == int.MaxValue ? value : value + 1;
+
+    /// <summary>A closed stream's unspent credit stays valid: the client's WINDOW_UPDATE may cross our END_STREAM.</summary>
+    private void KeepWindowUpdateCredit(Http2Stream stream)
+    {
+        lock (_flowLock)
+        {
+            _closedStreamWindowUpdateCredit = (int)Math.Min(int.MaxValue, (long)_closedStreamWindowUpdateCredit + stream.WindowUpdateCredit);
+            stream.WindowUpdateCredit = 0;
+        }
+    }
+
+    private bool TakeClosedStreamWindowUpdateCredit()
+    {
+        lock (_flowLock)
+        {
+            if (_closedStreamWindowUpdateCredit > 0)
+            {
+                _closedStreamWindowUpdateCredit--;
+                return true;
+            }
+
+            return false;
         }
     }
 

@@ -43,6 +43,12 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
     private int _resetCount;
     private long _resetWindowStart;
     private int _controlFrames;
+    private int _unproductiveFrames;
+
+    // RFC 9113 §6.5.3: our SETTINGS must be acknowledged in time.
+    private long _settingsSentAt = Environment.TickCount64; // the heartbeat may look before the preface is written
+    private volatile bool _settingsAcked;
+    private volatile bool _settingsTimedOut;
 
     private long _lastActivity = Environment.TickCount64;
     private volatile bool _closing;
@@ -160,6 +166,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
             }
 
             _input.AdvanceTo(buffer.Start, buffer.End);
+            ThrowIfSettingsTimedOut();
             if (result.IsCompleted || result.IsCanceled)
             {
                 EndedByPeer = result.IsCompleted;
@@ -184,6 +191,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
             if (result.IsCanceled)
             {
                 _input.AdvanceTo(buffer.Start);
+                ThrowIfSettingsTimedOut();
                 if (_closing && ActiveStreams == 0)
                 {
                     return;
@@ -236,6 +244,14 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
             {
                 return;
             }
+        }
+    }
+
+    private void ThrowIfSettingsTimedOut()
+    {
+        if (_settingsTimedOut)
+        {
+            throw new Http2ConnectionException(Http2ErrorCode.SettingsTimeout, "The client did not acknowledge our SETTINGS in time.");
         }
     }
 
@@ -305,6 +321,8 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
             last = _streams.Count == 0;
         }
 
+        KeepWindowUpdateCredit(stream);
+
         // Request body bytes the app never read still occupied the connection window: hand them back.
         long unread = stream.TakeUnreadCredit();
         if (unread > 0)
@@ -326,6 +344,15 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         }
 
         Interlocked.Exchange(ref _controlFrames, 0);
+        Interlocked.Exchange(ref _unproductiveFrames, 0);
+        if (!_settingsAcked && !_settingsTimedOut && now - Volatile.Read(ref _settingsSentAt) > (long)_options.SettingsAckTimeout.TotalMilliseconds)
+        {
+            // RFC 9113 §6.5.3: no ACK in time may be treated as a connection error of type SETTINGS_TIMEOUT.
+            // The read loop raises it, so the GOAWAY and the close take the usual error path.
+            _settingsTimedOut = true;
+            _input.CancelPendingRead();
+        }
+
         Http2Stream[] streams;
         lock (_streamsLock)
         {

@@ -164,6 +164,9 @@ public sealed class H2RawClient : IAsyncDisposable
 
     public List<H2Frame> Received { get; } = [];
 
+    /// <summary>Whether the server's SETTINGS are acknowledged as they are read (true) or left for the test to ACK.</summary>
+    public bool AckSettings { get; set; } = true;
+
     /// <summary>Continues on a socket that already spoke HTTP/1.1 (after a 101); the socket stays owned by the caller's test.</summary>
     public static H2RawClient Over(Socket socket) => new(socket);
 
@@ -225,7 +228,7 @@ public sealed class H2RawClient : IAsyncDisposable
                         }
                     }
 
-                    if (f.Type == H2.Settings && !f.Has(H2.Ack))
+                    if (f.Type == H2.Settings && !f.Has(H2.Ack) && AckSettings)
                     {
                         await SendFrameAsync(H2.Settings, H2.Ack, 0, default);
                     }

@@ -104,6 +104,9 @@ public class Http2OptionsTests
         { "connection window below 65535", o => o.InitialConnectionWindowSize = 1000 },
         { "tiny header list", o => o.MaxHeaderListSize = 10 },
         { "no continuation frames", o => o.MaxContinuationFrames = 0 },
+        { "no unproductive frames", o => o.MaxUnproductiveFramesPerSecond = 0 },
+        { "zero settings ack timeout", o => o.SettingsAckTimeout = TimeSpan.Zero },
+        { "negative settings ack timeout", o => o.SettingsAckTimeout = TimeSpan.FromSeconds(-1) },
     };
 
     [Theory]

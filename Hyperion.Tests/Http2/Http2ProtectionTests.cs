@@ -138,15 +138,43 @@ public abstract class Http2ProtectionTests : TransportTests
         (await c.ReadResponseAsync(3)).Status.Should().Be(200);
     }
 
-    [Fact]
-    public async Task Single_literal_longer_than_the_whole_limit_is_a_compression_error()
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task Single_literal_longer_than_the_whole_limit_is_431_and_the_connection_lives_on(bool huffman, bool indexed)
     {
-        // The HPACK decoder refuses to size a buffer for a string longer than the list limit (RFC 7541 §4.2 lets a
-        // decoder bound what it accepts); the block is then undecodable, which RFC 9113 §4.3 makes COMPRESSION_ERROR.
+        // RFC 9113 §10.5.1: the decoder reads past the literal without keeping it (an indexed one empties the table,
+        // RFC 7541 §4.4, as the client's encoder does), so the HPACK state survives and only the stream is refused.
         await using var ts = await StartH2Async(o => o.MaxHeaderListSize = 4096);
         await using var c = await ConnectAsync(ts);
-        await c.SendHeadersAsync(1, true, H2.Get("/static", ("x-big", new string('v', 5000))));
-        await ExpectConnectionErrorAsync(c, H2.CompressionError);
+        var encoder = new Hyperion.Http2.Hpack.HpackEncoder
+        {
+            Indexing = indexed ? Hyperion.Http2.Hpack.HpackIndexing.All : Hyperion.Http2.Hpack.HpackIndexing.None,
+            UseHuffman = huffman,
+        };
+        byte[] Encode(params (string Name, string Value)[] fields)
+        {
+            var block = new System.Buffers.ArrayBufferWriter<byte>();
+            encoder.BeginBlock(block);
+            foreach (var (name, value) in fields)
+            {
+                encoder.EncodeHeader(block, name, value);
+            }
+
+            return block.WrittenSpan.ToArray();
+        }
+
+        await c.SendFrameAsync(H2.Headers, H2.EndHeaders | H2.EndStream, 1, Encode(H2.Get("/static", ("x-small", "s"))));
+        (await c.ReadResponseAsync(1)).Status.Should().Be(200);
+        await c.SendFrameAsync(H2.Headers, H2.EndHeaders | H2.EndStream, 3, Encode(H2.Get("/static", ("x-big", new string('v', 9000)))));
+        (await c.ReadResponseAsync(3)).Status.Should().Be(431);
+
+        // The same encoder goes on; with indexing its table was emptied by the big entry, and so was ours.
+        await c.SendFrameAsync(H2.Headers, H2.EndHeaders | H2.EndStream, 5, Encode(H2.Get("/static", ("x-small", "s"))));
+        (await c.ReadResponseAsync(5)).Status.Should().Be(200);
+        c.Received.Should().NotContain(f => f.Type == H2.GoAway);
     }
 
     [Fact]

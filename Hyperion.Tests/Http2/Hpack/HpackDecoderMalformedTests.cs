@@ -59,14 +59,23 @@ public class HpackDecoderMalformedTests
     }
 
     [Theory]
-    [InlineData("00 0a" + "6161616161616161 6161", 9)]   // raw name of 10 bytes, limit 9
+    [InlineData("00 0a" + "6161616161616161 6161 00", 9)] // raw name of 10 bytes, limit 9
     [InlineData("00 0161 0a" + "6161616161616161 6161", 9)] // raw value of 10 bytes
-    [InlineData("00 7f f0ffff07", 1_000_000)] // claims ~16 MB: rejected before anything is read or allocated
-    public void String_longer_than_the_header_list_limit_is_a_decoding_error(string hex, int limit)
+    public void String_longer_than_the_header_list_limit_makes_the_list_too_large(string hex, int limit)
     {
+        // RFC 9113 §10.5.1: the block is still decodable, so the list is refused and the connection may live on.
         var decoder = new HpackDecoder(maxHeaderListSize: limit);
         var act = () => Hpack.Decode(decoder, Hpack.Hex(hex));
-        act.Should().Throw<HpackDecodingException>().WithMessage("*limit*");
+        act.Should().Throw<HeaderListTooLargeException>();
+    }
+
+    [Fact]
+    public void String_claiming_more_than_the_block_holds_is_a_decoding_error()
+    {
+        // Claims ~16 MB: rejected before anything is read or allocated.
+        var decoder = new HpackDecoder(maxHeaderListSize: 1_000_000);
+        var act = () => Hpack.Decode(decoder, Hpack.Hex("00 7f f0ffff07"));
+        act.Should().Throw<HpackDecodingException>().WithMessage("*end*");
     }
 
     [Fact]

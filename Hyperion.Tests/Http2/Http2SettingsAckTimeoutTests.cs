@@ -1,0 +1,54 @@
+using Hyperion;
+using Hyperion.Tests.Infrastructure;
+
+namespace Hyperion.Tests.Http2;
+
+/// <summary><see cref="Http2Options.SettingsAckTimeout"/>: RFC 9113 §6.5.3, our SETTINGS must be acknowledged in time.</summary>
+public class Http2SettingsAckTimeoutTests
+{
+    private const uint SettingsTimeout = 4;
+
+    private static Task<TestServer> StartAsync(TimeSpan timeout)
+        => TestServer.StartAsync(s =>
+        {
+            s.UseHttp2(new Http2Options { SettingsAckTimeout = timeout });
+            s.HandleStatic("GET", "/static", "ok");
+        });
+
+    [Fact]
+    public async Task A_client_that_never_acknowledges_gets_goaway_settings_timeout()
+    {
+        await using var ts = await StartAsync(TimeSpan.FromSeconds(1));
+        await using var c = await H2RawClient.ConnectAsync(ts.Port);
+        c.AckSettings = false;
+
+        // It still talks (requests are served meanwhile), it just never ACKs.
+        await c.SendHeadersAsync(1, true, H2.Get());
+        (await c.ReadResponseAsync(1)).Status.Should().Be(200);
+        var goAway = await c.ExpectGoAwayAsync();
+        goAway.ErrorCode.Should().Be(SettingsTimeout, "got {0}", goAway);
+        goAway.LastStreamId.Should().Be(1);
+        (await c.ClosedAsync()).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task A_late_acknowledgement_within_the_timeout_keeps_the_connection()
+    {
+        var timeout = TimeSpan.FromSeconds(2);
+        await using var ts = await StartAsync(timeout);
+        await using var c = await H2RawClient.ConnectAsync(ts.Port);
+        c.AckSettings = false;
+        await c.ExpectAsync(f => f.Type == H2.Settings && !f.Has(H2.Ack), "server SETTINGS");
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        await c.SendFrameAsync(H2.Settings, H2.Ack, 0, default);
+
+        // Past the timeout (plus a heartbeat) the connection still serves and no GOAWAY came.
+        await Task.Delay(timeout + TimeSpan.FromSeconds(1.2));
+        await c.SendHeadersAsync(1, true, H2.Get());
+        (await c.ReadResponseAsync(1)).Status.Should().Be(200);
+        c.Received.Should().NotContain(f => f.Type == H2.GoAway);
+    }
+
+    [Fact]
+    public void The_default_is_ten_seconds() => new Http2Options().SettingsAckTimeout.Should().Be(TimeSpan.FromSeconds(10));
+}
