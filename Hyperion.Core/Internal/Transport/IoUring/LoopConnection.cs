@@ -25,7 +25,7 @@ internal sealed class LoopConnection
         Input = new Pipe(inputOptions);
         Output = new LoopOutput(this, loop, inputOptions.Pool);
         Context = tls is null ? new ConnectionContext(remote, localPort, "http", null) : new ConnectionContext(remote, localPort, tls);
-        Context.Abort = () => _loop.Post(static s => ((LoopConnection)s!).AbortOnLoop(), this);
+        Context.SetAbort(static s => ((LoopConnection)s!).PostAbort(), this);
     }
 
     public int Fd { get; }
@@ -141,5 +141,5 @@ internal sealed class LoopConnection
 
     public void OnSendCompleted(int result) => Output.OnSendCompleted(result);
 
-    private void AbortOnLoop() => _loop.CloseNow(this);
+    private void PostAbort() => _loop.Post(static s => ((LoopConnection)s!)._loop.CloseNow((LoopConnection)s!), this);
 }
