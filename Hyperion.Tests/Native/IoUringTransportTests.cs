@@ -125,6 +125,90 @@ public class IoUringTransportTests
     }
 
     [RequiresIoUringFact]
+    public async Task A_client_that_stops_reading_a_streamed_body_stalls_the_writer_until_it_reads_again()
+    {
+        // Back-pressure of the loop's output: flushes must stop completing while unsent bytes pile up,
+        // so a client that does not read cannot make the server buffer the whole body.
+        const int chunk = 64 * 1024;
+        const int chunks = 1024; // 64 MiB, far more than the kernel's socket buffers on both sides
+        long written = 0;
+        await using var ts = await TestServer.StartAsync(
+            s =>
+            {
+                s.HandleStatic("GET", "/", "ok");
+                s.Handle("GET", "/stream", _ => new ValueTask<RackResponse>(RackResponse.Streaming(
+                    200,
+                    [("Content-Length", (chunk * (long)chunks).ToString(System.Globalization.CultureInfo.InvariantCulture))],
+                    async body =>
+                    {
+                        var data = new byte[chunk];
+                        for (int i = 0; i < chunks; i++)
+                        {
+                            await body.WriteAsync(data);
+                            await body.FlushAsync();
+                            Interlocked.Add(ref written, chunk);
+                        }
+                    })));
+            },
+            o =>
+            {
+                o.Transport = TransportKind.IoUring;
+                o.IoUringLoopCount = 1;
+            });
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 64 * 1024 };
+        await socket.ConnectAsync(IPAddress.Loopback, ts.Port);
+        await socket.SendAsync(Encoding.ASCII.GetBytes("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+
+        // Wait (bounded) until the writer stops making progress.
+        long last = -1;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(300);
+            long now = Interlocked.Read(ref written);
+            if (now == last)
+            {
+                break;
+            }
+
+            last = now;
+        }
+
+        Interlocked.Read(ref written).Should().BeLessThan(chunk * (long)chunks / 2, "the server must not buffer a body its client does not read");
+
+        // Reading again resumes the writer; the whole body arrives and the connection stays usable.
+        var buffer = new byte[256 * 1024];
+        long received = 0;
+        int headEnd = -1;
+        var head = new List<byte>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (headEnd < 0 || received < chunk * (long)chunks)
+        {
+            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+            n.Should().BeGreaterThan(0);
+            if (headEnd < 0)
+            {
+                head.AddRange(buffer.AsSpan(0, n).ToArray());
+                headEnd = Encoding.ASCII.GetString(head.ToArray()).IndexOf("\r\n\r\n", StringComparison.Ordinal);
+                if (headEnd >= 0)
+                {
+                    Encoding.ASCII.GetString(head.ToArray()).Should().StartWith("HTTP/1.1 200 OK");
+                    received = head.Count - (headEnd + 4);
+                }
+            }
+            else
+            {
+                received += n;
+            }
+        }
+
+        received.Should().Be(chunk * (long)chunks);
+        await socket.SendAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+        int m = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+        Encoding.ASCII.GetString(buffer, 0, m).Should().StartWith("HTTP/1.1 200 OK").And.EndWith("ok");
+    }
+
+    [RequiresIoUringFact]
     public async Task Ten_thousand_connections_opened_and_closed_leak_no_descriptors()
     {
         await using var ts = await StartAsync();

@@ -321,7 +321,7 @@ internal sealed partial class Http1Connection
 
                 break;
             case ResponseBodyKind.AsyncChunks:
-                await foreach (var chunk in ((IAsyncEnumerable<ReadOnlyMemory<byte>>)response.BodyObject!).WithCancellation(_aborted.Token).ConfigureAwait(false))
+                await foreach (var chunk in ((IAsyncEnumerable<ReadOnlyMemory<byte>>)response.BodyObject!).WithCancellation(AbortedToken).ConfigureAwait(false))
                 {
                     writer.Write(chunk.Span);
                     await writer.FlushAsync().ConfigureAwait(false);
@@ -346,8 +346,8 @@ internal sealed partial class Http1Connection
         {
             // sendfile(2): the kernel copies the file to the socket; flush our head first so order holds.
             _unflushed = false;
-            await _output.FlushAsync(_aborted.Token).ConfigureAwait(false);
-            await socket.SendFileAsync(path, _aborted.Token).ConfigureAwait(false);
+            await _output.FlushAsync(AbortedToken).ConfigureAwait(false);
+            await socket.SendFileAsync(path, AbortedToken).ConfigureAwait(false);
             writer.CountExternal(file.Length);
             return;
         }
@@ -356,7 +356,7 @@ internal sealed partial class Http1Connection
         try
         {
             int n;
-            while ((n = await file.ReadAsync(buffer, _aborted.Token).ConfigureAwait(false)) > 0)
+            while ((n = await file.ReadAsync(buffer, AbortedToken).ConfigureAwait(false)) > 0)
             {
                 writer.Write(buffer.AsSpan(0, n));
                 await writer.FlushIfLargeAsync().ConfigureAwait(false);
@@ -380,7 +380,7 @@ internal sealed partial class Http1Connection
 
         public Http1BodyWriter(Http1Connection connection) => _connection = connection;
 
-        public override CancellationToken Aborted => _connection._aborted.Token;
+        public override CancellationToken Aborted => _connection.AbortedToken;
 
         public void Begin(bool chunked, long declaredLength, IReadOnlyList<(string Name, string Value)>? trailers)
         {

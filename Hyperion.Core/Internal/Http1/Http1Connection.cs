@@ -29,7 +29,10 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly ConnectionContext _context;
-    private readonly CancellationTokenSource _aborted = new();
+    // Made on first use (issue #3: an idle keep-alive connection should not hold one); _abortRequested
+    // covers an abort that comes before anyone asked for the token.
+    private CancellationTokenSource? _aborted;
+    private int _abortRequested;
 
     private RequestHead _head;
     private bool _keepAlive;
@@ -65,16 +68,8 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
 
     public ConnectionPhase Phase => (ConnectionPhase)Volatile.Read(ref _phase);
 
+    /// <summary>Serves HTTP/1.1, then HTTP/2 if the connection switched (one state machine: it stays suspended on every idle connection).</summary>
     public async Task RunAsync()
-    {
-        await RunHttp1Async().ConfigureAwait(false);
-        if (_upgraded is { } h2)
-        {
-            await h2.RunAsync().ConfigureAwait(false);
-        }
-    }
-
-    private async Task RunHttp1Async()
     {
         RackEnv? env = null;
         bool needMoreData = false;
@@ -223,13 +218,18 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
                 await FinishAsync().ConfigureAwait(false);
             }
         }
+
+        if (_upgraded is { } h2)
+        {
+            await h2.RunAsync().ConfigureAwait(false);
+        }
     }
 
     private async ValueTask FinishAsync()
     {
         try
         {
-            if (_unflushed && !_aborted.IsCancellationRequested)
+            if (_unflushed && !IsAborted)
             {
                 await _output.FlushAsync().ConfigureAwait(false);
             }
@@ -241,8 +241,38 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
 
         await _output.CompleteAsync().ConfigureAwait(false);
         await _input.CompleteAsync().ConfigureAwait(false);
-        _aborted.Cancel();
-        _aborted.Dispose();
+        SignalAborted();
+        Volatile.Read(ref _aborted)?.Dispose();
+    }
+
+    private bool IsAborted => Volatile.Read(ref _abortRequested) != 0;
+
+    /// <summary>Cancelled when the connection is aborted or finished.</summary>
+    private CancellationToken AbortedToken
+    {
+        get
+        {
+            var cts = Volatile.Read(ref _aborted);
+            if (cts is null)
+            {
+                var created = new CancellationTokenSource();
+                cts = Interlocked.CompareExchange(ref _aborted, created, null) ?? created;
+
+                // Full fence above, paired with the one in SignalAborted: either it sees the source or we see the flag.
+                if (Volatile.Read(ref _abortRequested) != 0)
+                {
+                    cts.Cancel();
+                }
+            }
+
+            return cts.Token;
+        }
+    }
+
+    private void SignalAborted()
+    {
+        Interlocked.Exchange(ref _abortRequested, 1);
+        Volatile.Read(ref _aborted)?.Cancel();
     }
 
     private ParseStatus ParseHead(in ReadOnlySequence<byte> buffer, RackEnv env, out int consumed, out RejectionReason reason)
@@ -333,7 +363,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
             error = bad;
             await OnBadBodyAsync(env, bad).ConfigureAwait(false);
         }
-        catch (Exception ex) when (!_aborted.IsCancellationRequested)
+        catch (Exception ex) when (!IsAborted)
         {
             error = ex;
             OnAppError(env, ex);
@@ -427,7 +457,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         _keepAlive = false;
         try
         {
-            _aborted.Cancel();
+            SignalAborted();
         }
         catch (ObjectDisposedException)
         {

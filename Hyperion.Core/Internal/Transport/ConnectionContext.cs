@@ -40,7 +40,25 @@ internal sealed class ConnectionContext
     public string? NegotiatedProtocol { get; set; }
 
     /// <summary>Set by the transport: tears the connection down at once (used after the stop timeout).</summary>
-    public Action? Abort { get; set; }
+    public Action? Abort
+    {
+        get => _abort ?? (_abortCallback is { } callback ? () => callback(_abortState) : null);
+        set => _abort = value;
+    }
+
+    private Action? _abort;
+    private Action<object?>? _abortCallback;
+    private object? _abortState;
+
+    /// <summary>
+    /// Sets <see cref="Abort"/> as a static callback and its state, so an idle connection keeps no delegate
+    /// of its own (issue #3: memory per idle connection); the delegate is made only when something aborts.
+    /// </summary>
+    public void SetAbort(Action<object?> callback, object? state)
+    {
+        _abortCallback = callback;
+        _abortState = state;
+    }
 
     public string RemoteText => Remote?.ToString() ?? "in-process";
 }

@@ -11,7 +11,7 @@ namespace Hyperion.Internal.Transport.IoUring;
 
 /// <summary>
 /// One loop thread with its own ring and its own SO_REUSEPORT listeners: multishot accept, multishot
-/// receive into a provided-buffer ring, sends from the connections' output pipes, and every SQE of an
+/// receive into a provided-buffer ring, sends from the connections' output queues, and every SQE of an
 /// iteration submitted with one io_uring_enter. Synchronous routes are answered inline on this thread;
 /// work that goes async leaves it and hands its output back through <see cref="Post"/>.
 /// </summary>
@@ -42,7 +42,6 @@ internal sealed unsafe class IoUringLoop
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly PipeOptions _inputOptions;
-    private readonly PipeOptions _outputOptions;
     private IoUringRing? _ring;
     private ProvidedBufferRing? _buffers;
     private int _eventFd = -1;
@@ -65,8 +64,6 @@ internal sealed unsafe class IoUringLoop
         var pool = server.MemoryPool;
         _inputOptions = new PipeOptions(pool, readerScheduler: PipeScheduler.Inline, writerScheduler: Scheduler,
             pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, minimumSegmentSize: 4096, useSynchronizationContext: false);
-        _outputOptions = new PipeOptions(pool, readerScheduler: Scheduler, writerScheduler: Scheduler,
-            pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, minimumSegmentSize: 4096, useSynchronizationContext: false);
         _thread = new Thread(Run) { IsBackground = true, Name = $"hyperion-uring-{index}" };
     }
 
@@ -78,6 +75,9 @@ internal sealed unsafe class IoUringLoop
 
     /// <summary>True on a loop thread, where blocking would stall every connection of the loop.</summary>
     public static bool IsLoopThread => t_current is not null;
+
+    /// <summary>True on this loop's own thread.</summary>
+    public bool IsCurrentThread => t_current == this;
 
     /// <summary>How often a multishot receive ended because the provided-buffer ring ran dry (process-wide).</summary>
     public static long NoBufferEvents => Volatile.Read(ref s_noBufferEvents);
@@ -273,13 +273,12 @@ internal sealed unsafe class IoUringLoop
         }
 
         SocketHelpers.SetNoDelay(fd);
-        var connection = new LoopConnection(this, fd, _nextId++, remote, _listenerPorts[listener], _listenerTls[listener], _inputOptions, _outputOptions);
+        var connection = new LoopConnection(this, fd, _nextId++, remote, _listenerPorts[listener], _listenerTls[listener], _inputOptions);
         _connections[connection.Id] = connection;
         EnsureRecv(connection);
-        var protocol = _server.CreateConnection(connection.Input.Reader, connection.Output.Writer, connection.Context);
+        var protocol = _server.CreateConnection(connection.Input.Reader, connection.Output, connection.Context);
         connection.Protocol = protocol;
         _server.Track(protocol);
-        _ = connection.DrainAsync();
         _ = protocol.RunAsync();
     }
 
@@ -421,6 +420,7 @@ internal sealed unsafe class IoUringLoop
         }
 
         SocketHelpers.Close(c.Fd);
+        c.Output.OnConnectionClosed();
         if (c.Protocol is { } protocol)
         {
             _server.Untrack(protocol);

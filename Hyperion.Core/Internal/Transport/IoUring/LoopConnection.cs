@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
-using System.Threading.Tasks.Sources;
 using Hyperion.Internal.Http1;
 using Hyperion.Internal.Tls;
 
@@ -10,25 +9,23 @@ namespace Hyperion.Internal.Transport.IoUring;
 /// <summary>
 /// One accepted socket on an io_uring loop. Received bytes are written into <see cref="Input"/>, whose
 /// reader (the HTTP/1.1 connection) resumes inline on the loop thread; what the connection writes to
-/// <see cref="Output"/> is sent by <see cref="DrainAsync"/>, one send in flight at a time.
-/// All members except the pipes' far ends are used on the loop thread only.
+/// <see cref="Output"/> is sent from the loop thread, one send in flight at a time.
+/// All members except the input pipe's reader and the output's writer side are used on the loop thread only.
 /// </summary>
-internal sealed class LoopConnection : IValueTaskSource<int>
+internal sealed class LoopConnection
 {
     private readonly IoUringLoop _loop;
-    private ManualResetValueTaskSourceCore<int> _send;
     private bool _unflushedWhilePaused;
 
-    public LoopConnection(IoUringLoop loop, int fd, ulong id, IPEndPoint? remote, int localPort, TlsListener? tls, PipeOptions inputOptions, PipeOptions outputOptions)
+    public LoopConnection(IoUringLoop loop, int fd, ulong id, IPEndPoint? remote, int localPort, TlsListener? tls, PipeOptions inputOptions)
     {
         _loop = loop;
         Fd = fd;
         Id = id;
         Input = new Pipe(inputOptions);
-        Output = new Pipe(outputOptions);
+        Output = new LoopOutput(this, loop, inputOptions.Pool);
         Context = tls is null ? new ConnectionContext(remote, localPort, "http", null) : new ConnectionContext(remote, localPort, tls);
-        Context.Abort = () => _loop.Post(static s => ((LoopConnection)s!).AbortOnLoop(), this);
-        _send.RunContinuationsAsynchronously = false;
+        Context.SetAbort(static s => ((LoopConnection)s!).PostAbort(), this);
     }
 
     public int Fd { get; }
@@ -37,7 +34,7 @@ internal sealed class LoopConnection : IValueTaskSource<int>
 
     public Pipe Input { get; }
 
-    public Pipe Output { get; }
+    public LoopOutput Output { get; }
 
     public ConnectionContext Context { get; }
 
@@ -142,76 +139,7 @@ internal sealed class LoopConnection : IValueTaskSource<int>
         }
     }
 
-    /// <summary>Sends everything the protocol writes; ends when the protocol completes its output.</summary>
-    public async Task DrainAsync()
-    {
-        var reader = Output.Reader;
-        try
-        {
-            while (true)
-            {
-                var result = await reader.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
-                foreach (var segment in buffer)
-                {
-                    int offset = 0;
-                    while (offset < segment.Length)
-                    {
-                        int sent;
-                        using (var pin = segment.Pin())
-                        {
-                            sent = await SendAsync(Address(pin, offset), segment.Length - offset).ConfigureAwait(false);
-                        }
+    public void OnSendCompleted(int result) => Output.OnSendCompleted(result);
 
-                        if (sent <= 0)
-                        {
-                            return; // peer gone (EPIPE/ECONNRESET) or cancelled by an abort
-                        }
-
-                        offset += sent;
-                    }
-                }
-
-                reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    return;
-                }
-            }
-        }
-        finally
-        {
-            reader.Complete();
-            _loop.Post(static s => ((LoopConnection)s!)._loop.OnOutputDone((LoopConnection)s!), this);
-        }
-    }
-
-    private static unsafe nint Address(MemoryHandle pin, int offset) => (nint)((byte*)pin.Pointer + offset);
-
-    private ValueTask<int> SendAsync(nint data, int length)
-    {
-        if (Closed)
-        {
-            return new ValueTask<int>(-1);
-        }
-
-        _send.Reset();
-        _loop.SubmitSend(this, data, (uint)length);
-        return new ValueTask<int>(this, _send.Version);
-    }
-
-    public void OnSendCompleted(int result) => _send.SetResult(result);
-
-    private void AbortOnLoop()
-    {
-        Output.Reader.CancelPendingRead();
-        _loop.CloseNow(this);
-    }
-
-    int IValueTaskSource<int>.GetResult(short token) => _send.GetResult(token);
-
-    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _send.GetStatus(token);
-
-    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-        => _send.OnCompleted(continuation, state, token, flags);
+    private void PostAbort() => _loop.Post(static s => ((LoopConnection)s!)._loop.CloseNow((LoopConnection)s!), this);
 }
