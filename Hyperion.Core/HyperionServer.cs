@@ -417,7 +417,7 @@ public sealed class HyperionServer : IAsyncDisposable
                 Untrack(connection);
             }
         });
-        return new DuplexPipeStream(toClient.Reader, toServer.Writer);
+        return new TransportPipeStream(toClient.Reader, toServer.Writer, ownsPipes: true);
     }
 
     // ---------------- connections, pooling, heartbeat ----------------

@@ -149,40 +149,16 @@ internal sealed class Http2RequestHeaderSink : IHpackHeaderSink
         switch (name.Length)
         {
             case 5 when name.SequenceEqual(":path"u8):
-                if (PathAndQuery.Start >= 0)
-                {
-                    Malformed = "duplicate :path";
-                    return;
-                }
-
-                PathAndQuery = range;
+                PathAndQuery = Once(PathAndQuery, range, "duplicate :path");
                 return;
             case 7 when name.SequenceEqual(":method"u8):
-                if (Method.Start >= 0)
-                {
-                    Malformed = "duplicate :method";
-                    return;
-                }
-
-                Method = range;
+                Method = Once(Method, range, "duplicate :method");
                 return;
             case 7 when name.SequenceEqual(":scheme"u8):
-                if (Scheme.Start >= 0)
-                {
-                    Malformed = "duplicate :scheme";
-                    return;
-                }
-
-                Scheme = range;
+                Scheme = Once(Scheme, range, "duplicate :scheme");
                 return;
             case 10 when name.SequenceEqual(":authority"u8):
-                if (Authority.Start >= 0)
-                {
-                    Malformed = "duplicate :authority";
-                    return;
-                }
-
-                Authority = range;
+                Authority = Once(Authority, range, "duplicate :authority");
                 return;
             default:
                 // RFC 9113 §8.3: unknown pseudo-headers (and response ones such as :status) are malformed.
@@ -304,6 +280,18 @@ internal sealed class Http2RequestHeaderSink : IHpackHeaderSink
         _fields[o + 2] = value.Start;
         _fields[o + 3] = value.Length;
         _fieldCount++;
+    }
+
+    /// <summary>RFC 9113 §8.3: each request pseudo-header appears once; a second one makes the request malformed.</summary>
+    private (int Start, int Length) Once((int Start, int Length) current, (int Start, int Length) value, string duplicate)
+    {
+        if (current.Start >= 0)
+        {
+            Malformed = duplicate;
+            return current;
+        }
+
+        return value;
     }
 
     private (int Start, int Length) Append(ReadOnlySpan<byte> bytes)

@@ -54,7 +54,7 @@ internal sealed class TlsConnection : IProtocolConnection
             }
 
             // From here the pipe writer over the SslStream flushes after each batch of records.
-            transport.Handshaking = false;
+            transport.FlushEachWrite = false;
             var session = CreateSession(ssl);
             Volatile.Write(ref _session, session);
             if (_aborted)

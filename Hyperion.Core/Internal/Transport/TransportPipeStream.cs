@@ -2,27 +2,35 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 
-namespace Hyperion.Internal.Tls;
+namespace Hyperion.Internal.Transport;
 
 /// <summary>
-/// A connection's transport pipes as a <see cref="Stream"/>, for <see cref="System.Net.Security.SslStream"/>
-/// to sit on. Writes are buffered in the pipe and sent on <see cref="FlushAsync(CancellationToken)"/>, so a
-/// response of many TLS records leaves in one transport flush; while <see cref="Handshaking"/>, writes flush at
-/// once, since handshake messages are not followed by a flush. The stream does not own the pipes.
+/// A pair of pipes as a <see cref="Stream"/>: under <see cref="System.Net.Security.SslStream"/> (the transport's
+/// pipes) and as the in-process client's connection (the server's pipes, seen from the other end). Writes are
+/// buffered in the pipe and sent on <see cref="FlushAsync(CancellationToken)"/>, so a response of many TLS records
+/// leaves in one transport flush; while <see cref="FlushEachWrite"/>, every write flushes at once (TLS handshake
+/// messages are not followed by a flush; an HTTP client's writes expect to be sent).
 /// </summary>
 internal sealed class TransportPipeStream : Stream
 {
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
 
-    public TransportPipeStream(PipeReader input, PipeWriter output)
+    private readonly bool _ownsPipes;
+    private bool _disposed;
+
+    /// <param name="input">What the stream reads.</param>
+    /// <param name="output">Where the stream writes.</param>
+    /// <param name="ownsPipes">Complete both pipes when the stream is disposed.</param>
+    public TransportPipeStream(PipeReader input, PipeWriter output, bool ownsPipes = false)
     {
         _input = input;
         _output = output;
+        _ownsPipes = ownsPipes;
     }
 
-    /// <summary>True until the handshake is done: every write is flushed at once.</summary>
-    public bool Handshaking { get; set; } = true;
+    /// <summary>When true (the default), every write is flushed at once; TLS turns it off after the handshake.</summary>
+    public bool FlushEachWrite { get; set; } = true;
 
     /// <summary>True once a read saw the peer's end of input.</summary>
     public bool PeerClosed { get; private set; }
@@ -106,7 +114,7 @@ internal sealed class TransportPipeStream : Stream
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         _output.Write(buffer.Span);
-        return Handshaking ? FlushCoreAsync(cancellationToken) : default;
+        return FlushEachWrite ? FlushCoreAsync(cancellationToken) : default;
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
@@ -115,7 +123,7 @@ internal sealed class TransportPipeStream : Stream
     public override void Write(byte[] buffer, int offset, int count)
     {
         _output.Write(buffer.AsSpan(offset, count));
-        if (Handshaking)
+        if (FlushEachWrite)
         {
             Flush();
         }
@@ -153,4 +161,23 @@ internal sealed class TransportPipeStream : Stream
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
     public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && _ownsPipes && !_disposed)
+        {
+            _disposed = true;
+            _output.Complete();
+            _input.Complete();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override ValueTask DisposeAsync()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+        return default;
+    }
 }
