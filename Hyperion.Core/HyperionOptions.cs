@@ -102,7 +102,7 @@ public sealed class HyperionOptions
     public TransportKind Transport { get; set; } = TransportKind.Auto;
 
     /// <summary>Number of io_uring loop threads, each with its own ring and SO_REUSEPORT listener. Default: processor count.</summary>
-    public int IoUringLoopCount { get; set; } = Environment.ProcessorCount;
+    public int LoopCount { get; set; } = Environment.ProcessorCount;
 
     /// <summary>
     /// Provided receive buffers per io_uring loop (a power of two; 4 KiB each). Idle connections hold none;
@@ -163,7 +163,7 @@ public sealed class HyperionOptions
         Positive(nameof(MaxRequestHeadersTotalSize), MaxRequestHeadersTotalSize);
         Positive(nameof(MaxRequestHeaderCount), MaxRequestHeaderCount);
         Positive(nameof(ListenBacklog), ListenBacklog);
-        Positive(nameof(IoUringLoopCount), IoUringLoopCount);
+        Positive(nameof(LoopCount), LoopCount);
         if (IoUringBufferCount is < 1 or > 32768 || (IoUringBufferCount & (IoUringBufferCount - 1)) != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(IoUringBufferCount), IoUringBufferCount, "A power of two from 1 to 32768.");

@@ -8,7 +8,9 @@ using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Routing;
 using Hyperion.Internal.Tls;
 using Hyperion.Internal.Transport;
+using Hyperion.Internal.Transport.Epoll;
 using Hyperion.Internal.Transport.IoUring;
+using Hyperion.Internal.Transport.Loops;
 using Microsoft.Extensions.ObjectPool;
 
 namespace Hyperion;
@@ -22,7 +24,7 @@ public sealed class HyperionServer : IAsyncDisposable
     private readonly ObjectPool<RackEnv> _envPool;
     private readonly ConcurrentDictionary<IProtocolConnection, byte> _connections = new();
     private readonly List<SocketListener> _listeners = [];
-    private IoUringTransport? _uring;
+    private LoopTransport? _loops;
     private IReadOnlyList<IPEndPoint> _endpoints = [];
     private TlsListener?[] _endpointTls = [];
     private readonly Lock _lifecycle = new();
@@ -194,13 +196,15 @@ public sealed class HyperionServer : IAsyncDisposable
         var endpoints = Options.Endpoints.Count > 0 ? Options.Endpoints.ToList() : [new IPEndPoint(Options.Address, Options.Port)];
         var tls = endpoints.Select(Options.TlsFor).ToArray();
         var kind = ChooseTransport(out string why);
-        if (kind == TransportKind.IoUring)
+        if (kind is TransportKind.IoUring or TransportKind.Epoll)
         {
-            var uring = new IoUringTransport();
-            await uring.StartAsync(this, endpoints, tls, Options.IoUringLoopCount, Options.ListenBacklog).ConfigureAwait(false);
-            _uring = uring;
-            _endpoints = uring.Endpoints;
-            why = uring.Detail;
+            var loops = kind == TransportKind.IoUring
+                ? new LoopTransport((i, listeners) => new IoUringLoop(this, i, listeners, tls, Options.IoUringBufferCount))
+                : new LoopTransport((i, listeners) => new EpollLoop(this, i, listeners, tls));
+            await loops.StartAsync(endpoints, Options.LoopCount, Options.ListenBacklog).ConfigureAwait(false);
+            _loops = loops;
+            _endpoints = loops.Endpoints;
+            why = why.Length > 0 ? $"{why}; {loops.Detail}" : loops.Detail;
         }
         else
         {
@@ -232,7 +236,7 @@ public sealed class HyperionServer : IAsyncDisposable
         _endpointTls = tls;
         ActiveTransport = kind;
         EnsureHeartbeat();
-        Log.Transport(kind == TransportKind.IoUring ? "io_uring" : "sockets", why);
+        Log.Transport(kind switch { TransportKind.IoUring => "io_uring", TransportKind.Epoll => "epoll", _ => "sockets" }, why);
         for (int i = 0; i < _endpoints.Count; i++)
         {
             Log.Listening($"{SchemeOf(i)}://{_endpoints[i]}");
@@ -244,38 +248,50 @@ public sealed class HyperionServer : IAsyncDisposable
     private TransportKind ChooseTransport(out string why)
     {
         var kind = Options.Transport;
-        switch (Environment.GetEnvironmentVariable("HYPERION_IO_URING"))
+        string? env = Environment.GetEnvironmentVariable("HYPERION_IO_URING");
+        if (env == "1")
         {
-            case "0":
-                kind = TransportKind.Sockets;
-                break;
-            case "1":
-                kind = TransportKind.IoUring;
-                break;
+            kind = TransportKind.IoUring;
         }
 
-        if (kind == TransportKind.Sockets)
+        if (kind is TransportKind.Sockets or TransportKind.Epoll)
         {
+            if (kind == TransportKind.Epoll && !OperatingSystem.IsLinux())
+            {
+                throw new PlatformNotSupportedException("The epoll transport runs on Linux only.");
+            }
+
             why = "chosen by configuration";
             return kind;
         }
 
-        // Probed at each start, not once per process: a sysctl or seccomp policy can change under us.
-        var (supported, reason) = Hyperion.Native.IoUringSupport.Probe();
-        if (supported)
+        if (env == "0")
         {
-            why = "available";
-            return TransportKind.IoUring;
+            why = "io_uring turned off by HYPERION_IO_URING=0, falling back to " + FallbackName;
+        }
+        else
+        {
+            // Probed at each start, not once per process: a sysctl or seccomp policy can change under us.
+            var (supported, reason) = Hyperion.Native.IoUringSupport.Probe();
+            if (supported)
+            {
+                why = string.Empty;
+                return TransportKind.IoUring;
+            }
+
+            if (kind == TransportKind.IoUring)
+            {
+                throw new InvalidOperationException("io_uring was required but is unavailable: " + reason);
+            }
+
+            why = $"io_uring unavailable, falling back to {FallbackName}: {reason}";
         }
 
-        if (kind == TransportKind.IoUring)
-        {
-            throw new InvalidOperationException("io_uring was required but is unavailable: " + reason);
-        }
-
-        why = "io_uring unavailable, falling back to sockets: " + reason;
-        return TransportKind.Sockets;
+        return OperatingSystem.IsLinux() ? TransportKind.Epoll : TransportKind.Sockets;
     }
+
+    /// <summary>Auto without io_uring: the epoll loop on Linux, System.Net.Sockets elsewhere.</summary>
+    private static string FallbackName => OperatingSystem.IsLinux() ? "epoll" : "sockets";
 
     /// <summary>
     /// Stops gracefully: stops accepting at once, closes idle keep-alive connections, lets in-flight
@@ -298,7 +314,7 @@ public sealed class HyperionServer : IAsyncDisposable
             l.StopAccepting();
         }
 
-        _uring?.StopAccepting();
+        _loops?.StopAccepting();
         await Task.WhenAll(_listeners.Select(l => l.AcceptLoop)).ConfigureAwait(false);
         Log.Stopping(_connections.Count);
         foreach (var c in _connections.Keys)
@@ -327,9 +343,9 @@ public sealed class HyperionServer : IAsyncDisposable
             }
         }
 
-        if (_uring is not null)
+        if (_loops is not null)
         {
-            await _uring.ShutdownAsync().ConfigureAwait(false);
+            await _loops.ShutdownAsync().ConfigureAwait(false);
         }
 
         _heartbeat?.Dispose();

@@ -53,6 +53,27 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
     public static partial int Shutdown(int fd, int how);
 
+    [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
+    public static partial int EpollCreate1(int flags);
+
+    [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
+    public static partial int EpollCtl(int epfd, int op, int fd, void* ev);
+
+    [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
+    public static partial int EpollWait(int epfd, void* events, int maxEvents, int timeoutMs);
+
+    [LibraryImport("libc", EntryPoint = "recv", SetLastError = true)]
+    public static partial nint Recv(int fd, void* buf, nuint length, int flags);
+
+    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
+    public static partial nint Send(int fd, void* buf, nuint length, int flags);
+
+    [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
+    public static partial int Accept4(int fd, void* addr, void* length, int flags);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, void* buf, nuint count);
+
     [LibraryImport("libc", EntryPoint = "getpeername", SetLastError = true)]
     public static partial int GetPeerName(int fd, byte* addr, uint* length);
 
@@ -63,6 +84,11 @@ internal static unsafe partial class Libc
     public const int SolSocket = 1;
     public const int SoReusePort = 15;
     public const int ShutWr = 1;
+    public const int SockNonblock = 0x800;
+    public const int SockCloexec = 0x80000;
+    public const int MsgDontwait = 0x40;
+    public const int MsgNosignal = 0x4000;
+    public const int EpollCloexec = 0x80000;
 
     public static int LastErrno => Marshal.GetLastPInvokeError();
 

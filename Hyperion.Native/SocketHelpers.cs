@@ -93,4 +93,38 @@ public static unsafe class SocketHelpers
         ulong one = 1;
         Libc.Write(eventFd, &one, sizeof(ulong));
     }
+
+    /// <summary>recv(2) without blocking: the byte count (0 at EOF) or -errno (-EAGAIN when nothing is waiting).</summary>
+    public static int Receive(int fd, byte* buffer, int length)
+    {
+        nint n = Libc.Recv(fd, buffer, (nuint)length, Libc.MsgDontwait);
+        return n >= 0 ? (int)n : -Libc.LastErrno;
+    }
+
+    /// <summary>send(2) without blocking and without SIGPIPE: the bytes taken or -errno (-EAGAIN when the socket buffer is full).</summary>
+    public static int Send(int fd, byte* data, int length)
+    {
+        nint n = Libc.Send(fd, data, (nuint)length, Libc.MsgDontwait | Libc.MsgNosignal);
+        return n >= 0 ? (int)n : -Libc.LastErrno;
+    }
+
+    /// <summary>accept4(2) of a waiting connection as a non-blocking, close-on-exec descriptor, or -errno (-EAGAIN when none waits).</summary>
+    public static int Accept(int listenerFd)
+    {
+        int fd = Libc.Accept4(listenerFd, null, null, Libc.SockNonblock | Libc.SockCloexec);
+        return fd >= 0 ? fd : -Libc.LastErrno;
+    }
+
+    /// <summary>shutdown(fd, SHUT_WR): the peer reads EOF after what was sent.</summary>
+    public static void ShutdownWrite(int fd) => Libc.Shutdown(fd, Libc.ShutWr);
+
+    /// <summary>Resets an eventfd that <see cref="Signal"/> raised.</summary>
+    public static void DrainEventFd(int eventFd)
+    {
+        ulong value;
+        Libc.Read(eventFd, &value, sizeof(ulong));
+    }
+
+    /// <summary>EAGAIN, as the negative result of <see cref="Receive"/>, <see cref="Send"/> and <see cref="Accept"/>.</summary>
+    public const int WouldBlock = -Libc.EAGAIN;
 }

@@ -154,3 +154,8 @@ public sealed class LifecycleTestsOnIoUring : LifecycleTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class LifecycleTestsOnEpoll : LifecycleTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

@@ -156,3 +156,8 @@ public sealed class RackEnvTestsOnIoUring : RackEnvTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class RackEnvTestsOnEpoll : RackEnvTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

@@ -83,3 +83,8 @@ public sealed class StopUnderLoadTestsOnIoUring : StopUnderLoadTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class StopUnderLoadTestsOnEpoll : StopUnderLoadTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

@@ -294,3 +294,8 @@ public sealed class BadRequestTestsOnIoUring : BadRequestTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class BadRequestTestsOnEpoll : BadRequestTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

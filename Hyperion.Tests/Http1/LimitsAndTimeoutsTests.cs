@@ -255,3 +255,8 @@ public sealed class LimitsAndTimeoutsTestsOnIoUring : LimitsAndTimeoutsTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class LimitsAndTimeoutsTestsOnEpoll : LimitsAndTimeoutsTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

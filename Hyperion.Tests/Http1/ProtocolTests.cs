@@ -284,3 +284,8 @@ public sealed class ProtocolTestsOnIoUring : ProtocolTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class ProtocolTestsOnEpoll : ProtocolTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

@@ -222,3 +222,8 @@ public sealed class ResponseTestsOnIoUring : ResponseTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class ResponseTestsOnEpoll : ResponseTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

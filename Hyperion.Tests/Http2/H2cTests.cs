@@ -120,3 +120,8 @@ public sealed class H2cTestsOnIoUring : H2cTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class H2cTestsOnEpoll : H2cTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

@@ -332,3 +332,8 @@ public sealed class Http2ConformanceTestsOnIoUring : Http2ConformanceTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class Http2ConformanceTestsOnEpoll : Http2ConformanceTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

@@ -295,3 +295,8 @@ public sealed class Http2DispatchTestsOnIoUring : Http2DispatchTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class Http2DispatchTestsOnEpoll : Http2DispatchTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

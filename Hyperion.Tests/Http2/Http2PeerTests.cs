@@ -164,3 +164,8 @@ public sealed class Http2PeerTestsOnIoUring : Http2PeerTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class Http2PeerTestsOnEpoll : Http2PeerTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

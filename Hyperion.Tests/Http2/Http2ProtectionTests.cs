@@ -287,3 +287,8 @@ public sealed class Http2ProtectionTestsOnIoUring : Http2ProtectionTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class Http2ProtectionTestsOnEpoll : Http2ProtectionTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

@@ -101,3 +101,8 @@ public sealed class Http2ShutdownTestsOnIoUring : Http2ShutdownTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class Http2ShutdownTestsOnEpoll : Http2ShutdownTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

@@ -205,3 +205,8 @@ public sealed class Http2UnproductiveFrameTestsOnIoUring : Http2UnproductiveFram
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class Http2UnproductiveFrameTestsOnEpoll : Http2UnproductiveFrameTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

@@ -34,7 +34,7 @@ public class IoUringTransportTests
         // receives end with -ENOBUFS) and must be re-armed without losing a byte.
         await using var ts = await StartAsync(o =>
         {
-            o.IoUringLoopCount = 1;
+            o.LoopCount = 1;
             o.IoUringBufferCount = 16;
         });
         long noBuffersBefore = Hyperion.Internal.Transport.IoUring.IoUringLoop.NoBufferEvents;
@@ -112,7 +112,7 @@ public class IoUringTransportTests
             o =>
             {
                 o.Transport = TransportKind.IoUring;
-                o.IoUringLoopCount = 1;
+                o.LoopCount = 1;
             });
         using var client = ts.CreateHttpClient();
         client.Timeout = TimeSpan.FromSeconds(60);
@@ -153,7 +153,7 @@ public class IoUringTransportTests
             o =>
             {
                 o.Transport = TransportKind.IoUring;
-                o.IoUringLoopCount = 1;
+                o.LoopCount = 1;
             });
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 64 * 1024 };
         await socket.ConnectAsync(IPAddress.Loopback, ts.Port);
@@ -297,7 +297,7 @@ public class IoUringFallbackTests
     }
 
     [RequiresWritableSysctlFact]
-    public async Task Auto_falls_back_to_sockets_with_one_log_line_and_IoUring_refuses_to_start()
+    public async Task Auto_falls_back_to_epoll_with_one_log_line_and_IoUring_refuses_to_start()
     {
         var original = (await File.ReadAllTextAsync(Sysctl)).Trim();
         try
@@ -306,9 +306,9 @@ public class IoUringFallbackTests
 
             await using (var ts = await TestServer.StartAsync(s => s.HandleStatic("GET", "/", "ok"), o => o.Transport = TransportKind.Auto))
             {
-                ts.Server.ActiveTransport.Should().Be(TransportKind.Sockets);
+                ts.Server.ActiveTransport.Should().Be(TransportKind.Epoll);
                 ts.Logs.Lines.Where(l => l.EventId.Name == "Transport").Should().ContainSingle()
-                    .Which.Message.Should().Contain("falling back to sockets").And.Contain("EPERM");
+                    .Which.Message.Should().Contain("falling back to epoll").And.Contain("EPERM");
                 using var c = await ts.ConnectAsync();
                 await c.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
                 (await c.ReadResponseAsync()).BodyText.Should().Be("ok");

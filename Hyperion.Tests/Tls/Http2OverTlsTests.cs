@@ -96,3 +96,8 @@ public sealed class Http2OverTlsTestsOnIoUring : Http2OverTlsTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class Http2OverTlsTestsOnEpoll : Http2OverTlsTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

@@ -200,3 +200,8 @@ public sealed class HttpsTestsOnIoUring : HttpsTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class HttpsTestsOnEpoll : HttpsTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

@@ -194,3 +194,8 @@ public sealed class TlsHandshakeTestsOnIoUring : TlsHandshakeTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 }
+
+public sealed class TlsHandshakeTestsOnEpoll : TlsHandshakeTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}

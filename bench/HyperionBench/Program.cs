@@ -24,8 +24,9 @@ for (int i = 0; i < args.Length - 1; i++)
             {
                 "sockets" => TransportKind.Sockets,
                 "iouring" => TransportKind.IoUring,
+                "epoll" => TransportKind.Epoll,
                 "auto" => TransportKind.Auto,
-                _ => throw new ArgumentException($"--transport must be sockets, iouring or auto, not '{args[i + 1]}'"),
+                _ => throw new ArgumentException($"--transport must be sockets, iouring, epoll or auto, not '{args[i + 1]}'"),
             };
             break;
         case "--loops":
@@ -35,7 +36,7 @@ for (int i = 0; i < args.Length - 1; i++)
 }
 
 // One loop by default: run.sh pins the server to one core, and a second ring thread would only contend for it.
-var server = new HyperionServer(new HyperionOptions { Port = port, Transport = transport, IoUringLoopCount = loops });
+var server = new HyperionServer(new HyperionOptions { Port = port, Transport = transport, LoopCount = loops });
 
 // h2c on the same port (prior knowledge), for run.sh's HTTP/2 rows against Kestrel's h2c listener.
 server.UseHttp2();

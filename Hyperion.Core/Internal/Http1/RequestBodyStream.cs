@@ -46,7 +46,7 @@ internal sealed class RequestBodyStream : Stream
         try
         {
             var task = ReadAsync(rented.AsMemory(0, buffer.Length));
-            if (!task.IsCompleted && Transport.IoUring.IoUringLoop.IsLoopThread)
+            if (!task.IsCompleted && Transport.Loops.TransportLoop.IsLoopThread)
             {
                 // Blocking here would stall the very loop that has to deliver the bytes.
                 throw new InvalidOperationException("Synchronous reads of rack.input that must wait for data are not allowed on the io_uring loop thread; use ReadAsync.");

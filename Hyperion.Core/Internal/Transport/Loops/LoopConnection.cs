@@ -4,7 +4,7 @@ using System.Net;
 using Hyperion.Internal.Http1;
 using Hyperion.Internal.Tls;
 
-namespace Hyperion.Internal.Transport.IoUring;
+namespace Hyperion.Internal.Transport.Loops;
 
 /// <summary>
 /// One accepted socket on an io_uring loop. Received bytes are written into <see cref="Input"/>, whose
@@ -14,10 +14,10 @@ namespace Hyperion.Internal.Transport.IoUring;
 /// </summary>
 internal sealed class LoopConnection
 {
-    private readonly IoUringLoop _loop;
+    private readonly TransportLoop _loop;
     private bool _unflushedWhilePaused;
 
-    public LoopConnection(IoUringLoop loop, int fd, ulong id, IPEndPoint? remote, int localPort, TlsListener? tls, PipeOptions inputOptions)
+    public LoopConnection(TransportLoop loop, int fd, ulong id, IPEndPoint? remote, int localPort, TlsListener? tls, PipeOptions inputOptions)
     {
         _loop = loop;
         Fd = fd;

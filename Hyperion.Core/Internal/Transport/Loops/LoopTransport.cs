@@ -1,14 +1,17 @@
 using System.Net;
 using System.Net.Sockets;
-using Hyperion.Internal.Tls;
 using Hyperion.Native;
 
-namespace Hyperion.Internal.Transport.IoUring;
+namespace Hyperion.Internal.Transport.Loops;
 
-/// <summary>N io_uring loops, each with its own SO_REUSEPORT listener per endpoint; the kernel spreads connections across them.</summary>
-internal sealed class IoUringTransport
+/// <summary>N transport loops (io_uring or epoll), each with its own SO_REUSEPORT listener per endpoint; the kernel spreads connections across them.</summary>
+internal sealed class LoopTransport
 {
-    private readonly List<IoUringLoop> _loops = [];
+    private readonly List<TransportLoop> _loops = [];
+    private readonly Func<int, Socket[], TransportLoop> _createLoop;
+
+    /// <param name="createLoop">Makes loop number <c>i</c> over its listeners.</param>
+    public LoopTransport(Func<int, Socket[], TransportLoop> createLoop) => _createLoop = createLoop;
 
     public IReadOnlyList<IPEndPoint> Endpoints { get; private set; } = [];
 
@@ -16,7 +19,7 @@ internal sealed class IoUringTransport
 
     public string Detail { get; private set; } = string.Empty;
 
-    public async Task StartAsync(HyperionServer server, IReadOnlyList<IPEndPoint> endpoints, IReadOnlyList<TlsListener?> tls, int loopCount, int backlog)
+    public async Task StartAsync(IReadOnlyList<IPEndPoint> endpoints, int loopCount, int backlog)
     {
         // The first loop's listeners resolve port 0; the other loops bind the same ports.
         var bound = new List<IPEndPoint>();
@@ -52,7 +55,7 @@ internal sealed class IoUringTransport
         Endpoints = bound;
         for (int i = 0; i < loopCount; i++)
         {
-            _loops.Add(new IoUringLoop(server, i, perLoop[i], tls, server.Options.IoUringBufferCount));
+            _loops.Add(_createLoop(i, perLoop[i]));
         }
 
         try
@@ -69,7 +72,7 @@ internal sealed class IoUringTransport
             throw;
         }
 
-        Detail = $"{loopCount} loop(s), setup flags 0x{_loops[0].SetupFlags:x}";
+        Detail = _loops[0].Detail is { Length: > 0 } detail ? $"{loopCount} loop(s), {detail}" : $"{loopCount} loop(s)";
     }
 
     public void StopAccepting()

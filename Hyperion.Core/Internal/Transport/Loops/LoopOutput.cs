@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Threading.Tasks.Sources;
 
-namespace Hyperion.Internal.Transport.IoUring;
+namespace Hyperion.Internal.Transport.Loops;
 
 /// <summary>
 /// The writer a loop connection hands its protocol: written blocks come from the server's pinned pool and, on
@@ -20,7 +20,7 @@ internal sealed class LoopOutput : PipeWriter, IValueTaskSource<FlushResult>
     private const int MaxFreeSegments = 4;
 
     private readonly LoopConnection _connection;
-    private readonly IoUringLoop _loop;
+    private readonly TransportLoop _loop;
     private readonly MemoryPool<byte> _pool;
 
     // Writer side: written but not yet flushed.
@@ -47,7 +47,7 @@ internal sealed class LoopOutput : PipeWriter, IValueTaskSource<FlushResult>
     private MemoryHandle _sendPin;
     private Segment? _sending;
 
-    public LoopOutput(LoopConnection connection, IoUringLoop loop, MemoryPool<byte> pool)
+    public LoopOutput(LoopConnection connection, TransportLoop loop, MemoryPool<byte> pool)
     {
         _connection = connection;
         _loop = loop;

@@ -1,0 +1,291 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Hyperion.Internal.Tls;
+using Hyperion.Internal.Transport.Loops;
+using Hyperion.Native;
+
+namespace Hyperion.Internal.Transport.Epoll;
+
+/// <summary>
+/// A transport loop on epoll, for Linux where io_uring is unavailable (seccomp profiles, old kernels, memlock
+/// limits). Connections are watched edge-triggered and read into one loop-wide buffer until a short read, so an
+/// idle connection holds no buffer and a request costs one recv and one send; the sends an iteration produced are
+/// made just before the next wait. Replaces System.Net.Sockets as the Linux fallback because its completions hop
+/// from the epoll thread to the thread pool, which on one core cost half the throughput (issue #3).
+/// </summary>
+internal sealed unsafe class EpollLoop : TransportLoop
+{
+    private const ulong KindListener = 1;
+    private const ulong KindWake = 2;
+    private const ulong KindConnection = 3;
+    private const ulong IdMask = (1UL << 56) - 1;
+    private const int ReceiveBufferSize = 64 * 1024;
+    private const int AcceptsPerEvent = 64;
+    private const int ECANCELED = 125;
+    private const int ECONNABORTED = 103;
+    private const int EINTR = 4;
+
+    private const uint ConnectionEvents = EpollSet.In | EpollSet.Out | EpollSet.PeerHangUp | EpollSet.EdgeTriggered;
+
+    private readonly List<PendingSend> _sends = [];
+    private readonly List<PendingSend> _sending = [];
+    private readonly Dictionary<ulong, PendingSend> _blocked = [];
+    private readonly List<LoopConnection> _reads = [];
+    private readonly bool[] _listenerPaused;
+    private EpollSet? _epoll;
+    private int _eventFd = -1;
+    private byte* _buffer;
+
+    public EpollLoop(HyperionServer server, int index, Socket[] listeners, IReadOnlyList<TlsListener?> listenerTls)
+        : base(server, index, listeners, listenerTls, "hyperion-epoll")
+    {
+        _listenerPaused = new bool[listeners.Length];
+    }
+
+    protected override void Wake() => SocketHelpers.Signal(_eventFd);
+
+    protected override void Setup()
+    {
+        _epoll = new EpollSet(256);
+        _eventFd = SocketHelpers.CreateEventFd();
+        _buffer = (byte*)NativeMemory.Alloc(ReceiveBufferSize);
+        _epoll.Add(_eventFd, EpollSet.In, KindWake << 56);
+        for (int i = 0; i < Listeners.Length; i++)
+        {
+            Listeners[i].Blocking = false;
+            _epoll.Add((int)Listeners[i].Handle, EpollSet.In, (KindListener << 56) | (uint)i);
+        }
+    }
+
+    protected override void WaitAndDispatch(bool block, int timeoutMs)
+    {
+        RunPendingIo();
+        var epoll = _epoll!;
+        int n = epoll.Wait(block && _sends.Count == 0 && _reads.Count == 0 ? timeoutMs : 0);
+        for (int i = 0; i < n; i++)
+        {
+            ulong token = epoll.TokenAt(i);
+            uint events = epoll.EventsAt(i);
+            ulong id = token & IdMask;
+            switch (token >> 56)
+            {
+                case KindConnection:
+                    if (Connections.TryGetValue(id, out var c) && !c.Closed)
+                    {
+                        OnConnectionEvents(c, events);
+                    }
+
+                    break;
+                case KindListener:
+                    AcceptAll((int)id);
+                    break;
+                case KindWake:
+                    WakeConsumed();
+                    SocketHelpers.DrainEventFd(_eventFd);
+                    break;
+            }
+        }
+    }
+
+    protected override void Teardown()
+    {
+        _epoll?.Dispose();
+        if (_eventFd >= 0)
+        {
+            SocketHelpers.Close(_eventFd);
+            _eventFd = -1;
+        }
+
+        if (_buffer != null)
+        {
+            NativeMemory.Free(_buffer);
+            _buffer = null;
+        }
+    }
+
+    /// <summary>Watched edge-triggered from the start; the registration reports input that arrived before it.</summary>
+    protected override void OnConnectionAdded(LoopConnection c)
+    {
+        _epoll!.Add(c.Fd, ConnectionEvents, (KindConnection << 56) | c.Id);
+        c.RecvArmed = c.WantsRecv;
+    }
+
+    /// <summary>Edge-triggered: a paused connection's bytes wait in the kernel, and <see cref="EnsureRecv"/> reads them on resume.</summary>
+    public override void CancelRecv(LoopConnection c) => c.RecvArmed = false;
+
+    /// <summary>No new edge comes for bytes that arrived while paused, so a resumed connection is read once without one.</summary>
+    public override void EnsureRecv(LoopConnection c)
+    {
+        if (!c.RecvArmed && c.WantsRecv)
+        {
+            c.RecvArmed = true;
+            _reads.Add(c);
+        }
+    }
+
+    public override void SubmitSend(LoopConnection c, nint data, uint length)
+    {
+        c.SendInFlight = true;
+        _sends.Add(new PendingSend(c, data, (int)length));
+    }
+
+    protected override void ShutdownWrite(LoopConnection c) => SocketHelpers.ShutdownWrite(c.Fd);
+
+    /// <summary>A send waiting for room completes as cancelled on the next pass; closing the fd removes it from the epoll set.</summary>
+    protected override void ReleaseIo(LoopConnection c)
+    {
+        if (_blocked.Remove(c.Id, out var send))
+        {
+            _sends.Add(send);
+        }
+    }
+
+    protected override void StopListeners()
+    {
+        foreach (var l in Listeners)
+        {
+            _epoll!.Remove((int)l.Handle);
+        }
+    }
+
+    /// <summary>Once a second: listeners paused by descriptor exhaustion try again.</summary>
+    protected override void OnSecond(long now)
+    {
+        for (int i = 0; i < _listenerPaused.Length; i++)
+        {
+            if (_listenerPaused[i] && !AcceptStopped)
+            {
+                _listenerPaused[i] = false;
+                _epoll!.Modify((int)Listeners[i].Handle, EpollSet.In, (KindListener << 56) | (uint)i);
+            }
+        }
+    }
+
+    private void OnConnectionEvents(LoopConnection c, uint events)
+    {
+        if ((events & EpollSet.Out) != 0 && _blocked.Remove(c.Id, out var send))
+        {
+            _sends.Add(send);
+        }
+
+        if ((events & (EpollSet.In | EpollSet.PeerHangUp | EpollSet.HangUp | EpollSet.Error)) != 0 && c.RecvArmed)
+        {
+            // With a hang-up or error flagged, read to the end: a short read no longer proves there is no more.
+            Receive(c, drain: (events & (EpollSet.PeerHangUp | EpollSet.HangUp | EpollSet.Error)) != 0);
+        }
+    }
+
+    /// <summary>Reads until a short read (edge-triggered: the socket is then empty, and new bytes raise a new edge).</summary>
+    private void Receive(LoopConnection c, bool drain)
+    {
+        while (c.RecvArmed && !c.Closed)
+        {
+            int n = SocketHelpers.Receive(c.Fd, _buffer, ReceiveBufferSize);
+            if (n > 0)
+            {
+                c.OnData(new ReadOnlySpan<byte>(_buffer, n));
+                if (n < ReceiveBufferSize && !drain)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            if (n == SocketHelpers.WouldBlock || n == -EINTR)
+            {
+                return;
+            }
+
+            // EOF (0) or an error such as ECONNRESET.
+            c.RecvArmed = false;
+            OnReceiveEnded(c, n);
+            return;
+        }
+    }
+
+    /// <summary>Reads the connections resumed since the last pass, then makes every queued send; completions may queue more.</summary>
+    private void RunPendingIo()
+    {
+        if (_reads.Count > 0)
+        {
+            var reads = _reads.ToArray();
+            _reads.Clear();
+            foreach (var c in reads)
+            {
+                if (!c.Closed)
+                {
+                    Receive(c, drain: true);
+                }
+            }
+        }
+
+        while (_sends.Count > 0)
+        {
+            _sending.AddRange(_sends);
+            _sends.Clear();
+            foreach (var send in _sending)
+            {
+                var c = send.Connection;
+                if (c.Closed)
+                {
+                    OnSendCompleted(c, -ECANCELED);
+                    continue;
+                }
+
+                int n = SocketHelpers.Send(c.Fd, (byte*)send.Data, send.Length);
+                if (n == SocketHelpers.WouldBlock)
+                {
+                    // The socket buffer is full: the edge-triggered EPOLLOUT says when there is room.
+                    _blocked[c.Id] = send;
+                    continue;
+                }
+
+                if (n == -EINTR)
+                {
+                    _sends.Add(send);
+                    continue;
+                }
+
+                OnSendCompleted(c, n);
+            }
+
+            _sending.Clear();
+        }
+    }
+
+    private void AcceptAll(int listener)
+    {
+        if (AcceptStopped)
+        {
+            return;
+        }
+
+        int fd = (int)Listeners[listener].Handle;
+        for (int i = 0; i < AcceptsPerEvent; i++)
+        {
+            int client = SocketHelpers.Accept(fd);
+            if (client >= 0)
+            {
+                OnAccepted(listener, client);
+                continue;
+            }
+
+            if (client == -ECONNABORTED || client == -EINTR)
+            {
+                continue;
+            }
+
+            if (client != SocketHelpers.WouldBlock)
+            {
+                // EMFILE/ENFILE/ENOBUFS: the listener stays readable, so watching it would spin; look again in a second.
+                _listenerPaused[listener] = true;
+                _epoll!.Modify(fd, 0, (KindListener << 56) | (uint)listener);
+            }
+
+            return;
+        }
+    }
+
+    private readonly record struct PendingSend(LoopConnection Connection, nint Data, int Length);
+}

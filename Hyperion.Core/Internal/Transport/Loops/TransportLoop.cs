@@ -1,0 +1,372 @@
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Hyperion.Internal.Tls;
+using Hyperion.Native;
+
+namespace Hyperion.Internal.Transport.Loops;
+
+/// <summary>
+/// One loop thread owning its SO_REUSEPORT listeners and the connections they accept. Received bytes are handed
+/// to the protocol inline, so a synchronous route is answered on this thread before the next event is looked at;
+/// work that goes async leaves the thread and hands its output back through <see cref="Post"/>.
+/// The kernel interface (io_uring, epoll) is the subclass's; accepting, connection lifetime, the lingering close
+/// and the work queues are shared here.
+/// </summary>
+internal abstract class TransportLoop
+{
+    [ThreadStatic]
+    private static TransportLoop? t_current;
+
+    private readonly ConcurrentQueue<(Action<object?> Action, object? State)> _remote = new();
+    private readonly Queue<(Action<object?> Action, object? State)> _local = new();
+    private readonly Thread _thread;
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly int[] _listenerPorts;
+    private readonly IReadOnlyList<TlsListener?> _listenerTls;
+    private readonly PipeOptions _inputOptions;
+    private int _wakeRequested;
+    private ulong _nextId = 1;
+    private long _nextTick;
+
+    protected TransportLoop(HyperionServer server, int index, Socket[] listeners, IReadOnlyList<TlsListener?> listenerTls, string threadName)
+    {
+        Server = server;
+        Index = index;
+        Listeners = listeners;
+        _listenerPorts = listeners.Select(l => ((IPEndPoint)l.LocalEndPoint!).Port).ToArray();
+        _listenerTls = listenerTls;
+        Scheduler = new LoopScheduler(this);
+        _inputOptions = new PipeOptions(server.MemoryPool, readerScheduler: PipeScheduler.Inline, writerScheduler: Scheduler,
+            pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, minimumSegmentSize: 4096, useSynchronizationContext: false);
+        _thread = new Thread(Run) { IsBackground = true, Name = $"{threadName}-{index}" };
+    }
+
+    public int Index { get; }
+
+    public LoopScheduler Scheduler { get; }
+
+    protected HyperionServer Server { get; }
+
+    protected Socket[] Listeners { get; }
+
+    protected Dictionary<ulong, LoopConnection> Connections { get; } = [];
+
+    protected bool AcceptStopped { get; set; }
+
+    protected bool Exiting { get; private set; }
+
+    /// <summary>True when posted work waits, so the next wait for events must not block.</summary>
+    protected bool HasWork => _local.Count > 0 || !_remote.IsEmpty;
+
+    /// <summary>True on a loop thread, where blocking would stall every connection of the loop.</summary>
+    public static bool IsLoopThread => t_current is not null;
+
+    /// <summary>True on this loop's own thread.</summary>
+    public bool IsCurrentThread => t_current == this;
+
+    /// <summary>Describes the kernel setup once started (for the transport log line).</summary>
+    public virtual string Detail => string.Empty;
+
+    public Task StartAsync()
+    {
+        _thread.Start();
+        return _started.Task;
+    }
+
+    public Task Exited => _exited.Task;
+
+    /// <summary>Queues work for the loop thread; from another thread, wakes the loop if it sleeps.</summary>
+    public void Post(Action<object?> action, object? state)
+    {
+        if (t_current == this)
+        {
+            _local.Enqueue((action, state));
+            return;
+        }
+
+        _remote.Enqueue((action, state));
+        if (Interlocked.Exchange(ref _wakeRequested, 1) == 0)
+        {
+            Wake();
+        }
+    }
+
+    public void StopAccepting() => Post(static s => ((TransportLoop)s!).StopAcceptingOnLoop(), this);
+
+    public void Exit() => Post(static s => ((TransportLoop)s!).Exiting = true, this);
+
+    /// <summary>Makes a sleeping <see cref="WaitAndDispatch"/> return (any thread).</summary>
+    protected abstract void Wake();
+
+    /// <summary>Called by the subclass once its wake-up has been consumed, so the next <see cref="Post"/> wakes again.</summary>
+    protected void WakeConsumed() => Volatile.Write(ref _wakeRequested, 0);
+
+    /// <summary>Loop thread, before the first iteration: create the kernel objects and arm the listeners.</summary>
+    protected abstract void Setup();
+
+    /// <summary>Loop thread: hand queued I/O to the kernel, wait for events (not at all when <paramref name="block"/> is false, else at most until <paramref name="timeoutMs"/>) and dispatch them.</summary>
+    protected abstract void WaitAndDispatch(bool block, int timeoutMs);
+
+    /// <summary>Loop thread, after the loop ended and every connection closed: release the kernel objects.</summary>
+    protected abstract void Teardown();
+
+    /// <summary>Stops the connection's receiving (back-pressure); <see cref="EnsureRecv"/> starts it again.</summary>
+    public abstract void CancelRecv(LoopConnection c);
+
+    /// <summary>Starts receiving for the connection unless it already is, or no longer wants input.</summary>
+    public abstract void EnsureRecv(LoopConnection c);
+
+    /// <summary>Sends <paramref name="length"/> bytes at <paramref name="data"/> (pinned until the send completes); completion calls <see cref="LoopConnection.OnSendCompleted"/> on this thread, never from inside this call.</summary>
+    public abstract void SubmitSend(LoopConnection c, nint data, uint length);
+
+    /// <summary>Half-closes the connection's sending side.</summary>
+    protected abstract void ShutdownWrite(LoopConnection c);
+
+    /// <summary>Stops the kernel work in flight for a connection that is being closed; the descriptor is closed after this.</summary>
+    protected abstract void ReleaseIo(LoopConnection c);
+
+    /// <summary>Stops accepting on this loop's listeners (kernel side); the base disposes the listener sockets.</summary>
+    protected abstract void StopListeners();
+
+    private void Run()
+    {
+        t_current = this;
+        try
+        {
+            Setup();
+        }
+        catch (Exception ex)
+        {
+            SafeTeardown();
+            t_current = null;
+            _started.TrySetException(ex);
+            _exited.TrySetResult();
+            return;
+        }
+
+        _started.TrySetResult();
+        _nextTick = Environment.TickCount64 + 1000;
+        try
+        {
+            while (!Exiting)
+            {
+                RunWork();
+                if (Exiting)
+                {
+                    break;
+                }
+
+                long now = Environment.TickCount64;
+                if (now >= _nextTick)
+                {
+                    _nextTick = now + 1000;
+                    OnTick(now);
+                }
+
+                WaitAndDispatch(!HasWork, (int)Math.Clamp(_nextTick - now, 1, 1000));
+            }
+        }
+        catch (Exception ex)
+        {
+            Server.Log.LoopFailed(Index, ex);
+        }
+        finally
+        {
+            foreach (var c in Connections.Values.ToArray())
+            {
+                CloseNow(c);
+            }
+
+            SafeTeardown();
+            t_current = null;
+            _exited.TrySetResult();
+        }
+    }
+
+    private void SafeTeardown()
+    {
+        if (!AcceptStopped)
+        {
+            foreach (var l in Listeners)
+            {
+                l.Dispose();
+            }
+        }
+
+        Teardown();
+    }
+
+    private void RunWork()
+    {
+        // Bounded: work queued while running waits for the next iteration, so I/O is never starved.
+        int budget = _local.Count;
+        while (budget-- > 0 && _local.TryDequeue(out var item))
+        {
+            item.Action(item.State);
+        }
+
+        while (_remote.TryDequeue(out var item))
+        {
+            item.Action(item.State);
+        }
+    }
+
+    /// <summary>A socket the kernel accepted on listener <paramref name="listener"/>: admit it (or refuse it over the limit) and start its protocol.</summary>
+    protected void OnAccepted(int listener, int fd)
+    {
+        if (AcceptStopped || Exiting)
+        {
+            SocketHelpers.Close(fd);
+            return;
+        }
+
+        var remote = SocketHelpers.GetPeer(fd);
+        if (!Server.TryReserveConnection())
+        {
+            Server.Log.ConnectionLimit(remote?.ToString() ?? "?");
+            if (_listenerTls[listener] is null)
+            {
+                // A TLS client only gets the close: plain bytes would be a bogus TLS record.
+                SocketHelpers.WriteAll(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8);
+            }
+
+            SocketHelpers.Close(fd);
+            return;
+        }
+
+        SocketHelpers.SetNoDelay(fd);
+        var connection = new LoopConnection(this, fd, _nextId++, remote, _listenerPorts[listener], _listenerTls[listener], _inputOptions);
+        Connections[connection.Id] = connection;
+        OnConnectionAdded(connection);
+        EnsureRecv(connection);
+        var protocol = Server.CreateConnection(connection.Input.Reader, connection.Output, connection.Context);
+        connection.Protocol = protocol;
+        Server.Track(protocol);
+        _ = protocol.RunAsync();
+    }
+
+    /// <summary>Loop thread: a new connection is registered (before its first receive is armed).</summary>
+    protected virtual void OnConnectionAdded(LoopConnection c)
+    {
+    }
+
+    /// <summary>The receive side ended: 0 is EOF, a negative value an errno. Returns false when the connection was closed.</summary>
+    protected bool OnReceiveEnded(LoopConnection c, int result)
+    {
+        c.CompleteInput(result == 0 ? null : new IOException($"recv failed: errno {-result}"));
+        if (c.Lingering)
+        {
+            CloseNow(c);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>The protocol finished and its output is sent: close, lingering briefly if the client may still be sending.</summary>
+    public void OnOutputDone(LoopConnection c)
+    {
+        if (c.Closed)
+        {
+            return;
+        }
+
+        if (c.InputCompleted && c.Protocol?.EndedByPeer != false)
+        {
+            CloseNow(c);
+            return;
+        }
+
+        // Closing with unread input makes the kernel send RST, which can destroy the response the
+        // client has not read yet (RFC 9112 §9.6): half-close and discard input for a short while.
+        c.CompleteInput(null);
+        c.Lingering = true;
+        c.LingerDeadline = Environment.TickCount64 + 2000;
+        ShutdownWrite(c);
+        EnsureRecv(c);
+    }
+
+    public void CloseNow(LoopConnection c)
+    {
+        if (c.Closed)
+        {
+            return;
+        }
+
+        c.Closed = true;
+        ReleaseIo(c);
+
+        // A connection whose send the kernel still holds stays registered until that send completes.
+        if (!c.SendInFlight)
+        {
+            Connections.Remove(c.Id);
+        }
+
+        c.CompleteInput(null);
+        SocketHelpers.Close(c.Fd);
+        c.Output.OnConnectionClosed();
+        if (c.Protocol is { } protocol)
+        {
+            Server.Untrack(protocol);
+        }
+        else
+        {
+            Server.ReleaseConnection();
+        }
+    }
+
+    /// <summary>A send completed: hands the result to the connection's output and forgets a closed connection once nothing is in flight.</summary>
+    protected void OnSendCompleted(LoopConnection c, int result)
+    {
+        c.SendInFlight = false;
+        c.OnSendCompleted(result);
+        if (c.Closed && !c.SendInFlight)
+        {
+            Connections.Remove(c.Id);
+        }
+    }
+
+    /// <summary>Loop thread, about once a second.</summary>
+    protected virtual void OnSecond(long now)
+    {
+    }
+
+    private void OnTick(long now)
+    {
+        OnSecond(now);
+        List<LoopConnection>? expired = null;
+        foreach (var c in Connections.Values)
+        {
+            if (c.Lingering && !c.Closed && now > c.LingerDeadline)
+            {
+                (expired ??= []).Add(c);
+            }
+        }
+
+        if (expired is not null)
+        {
+            foreach (var c in expired)
+            {
+                CloseNow(c);
+            }
+        }
+    }
+
+    private void StopAcceptingOnLoop()
+    {
+        if (AcceptStopped)
+        {
+            return;
+        }
+
+        AcceptStopped = true;
+        StopListeners();
+        foreach (var l in Listeners)
+        {
+            l.Dispose();
+        }
+    }
+}
