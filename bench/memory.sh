@@ -116,6 +116,7 @@ measure_server() { # measure_server <name> <port> <start function and args...>
 
 measure_server hyperion-sockets 18280 start_hyperion 18280 sockets
 measure_server hyperion-iouring 18281 start_hyperion 18281 iouring
+measure_server hyperion-epoll 18285 start_hyperion 18285 epoll
 measure_server kestrel 18282 start_kestrel 18282 18283
 [ $use_nginx = 1 ] && measure_server "nginx (1 worker)" 18284 start_nginx 18284
 

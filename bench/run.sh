@@ -7,27 +7,27 @@
 #   1. builds bench/HyperionBench and bench/peers/KestrelHello in Release; installs Debian's wrk (and nghttp2-client
 #      for h2load) when missing, or says which package to install;
 #   2. starts every server at once, each in its own process group (setsid), pinned to SERVER_CPUS (default core 0):
-#      Hyperion on the socket transport, Hyperion on io_uring (one loop), Kestrel (minimal API), nginx (1 worker);
+#      Hyperion on io_uring, on epoll and on System.Net.Sockets (one loop each), Kestrel (minimal API), nginx (1 worker);
 #   3. warms each .NET server up for WARMUP s (default 30; .NET on one pinned core needs 20-35 s before
 #      tiered/PGO code settles), split over its paths, half plain and half pipelined;
 #   4. runs each row's trials interleaved (A, B, C, A, B, C ...) with wrk pinned to CLIENT_CPUS (default core 1),
 #      recording server and client CPU per trial, and flags CLIENT-BOUND when the client's core is >= 95% busy;
 #   5. prints median r/s, min-max, p99 (non-pipelined rows), socket errors and non-2xx, and ratio tables
-#      (Hyperion/Kestrel, Hyperion/nginx, io_uring/sockets), and writes bench/results/<UTC time>.csv and .md.
+#      (Hyperion/Kestrel, Hyperion/nginx, Hyperion/its sockets row), and writes bench/results/<UTC time>.csv and .md.
 #   It stops only the process groups it started (trap on exit).
 #
 # Rows (default) and time budget, with TRIALS=3, DURATION=5 s, ~0.4 s between trials:
-#   c50     wrk -t1 -c50  : Hyperion {/hello static, /dyn, /app, /json} x {sockets, io_uring}, Kestrel {/hello, /json},
-#                           nginx /hello                                             = 11 targets
-#   c256    wrk -t1 -c256 : Hyperion /hello x {sockets, io_uring}, Kestrel /hello, nginx /hello   =  4 targets
-#   pipe16  wrk -t1 -c256, 16 requests per write (lua/pipeline.lua): Hyperion {/hello, /dyn} x {sockets, io_uring},
+#   c50     wrk -t1 -c50  : Hyperion {/hello static, /dyn, /app, /json} x {io_uring, epoll} + sockets /hello,
+#                           Kestrel {/hello, /json}, nginx /hello                     = 12 targets
+#   c256    wrk -t1 -c256 : Hyperion /hello x {io_uring, epoll}, Kestrel /hello, nginx /hello  =  4 targets
+#   pipe16  wrk -t1 -c256, 16 requests per write (lua/pipeline.lua): Hyperion {/hello, /dyn} x {io_uring, epoll},
 #                           Kestrel /hello, nginx /hello                             =  6 targets
-#   21 targets x 3 trials x 5.4 s = 340 s; warm-up 3 .NET servers x 30 s = 90 s (+2 s nginx); start-up and
-#   readiness ~10 s; build ~5 s when up to date.  Total ~7.5 min.
-#   --full runs every target on every row (33 x 3 x 5.4 s + 92 s = ~10.5 min).
+#   h2c     h2load -c50 -m10: Hyperion /hello x {io_uring, epoll}, Kestrel h2c /hello =  3 targets
+#   25 targets x 3 trials x 5.4 s = 405 s; warm-up 3 .NET servers x 30 s + sockets 20 s = 110 s (+2 s nginx,
+#   12 s h2c each); start-up and readiness ~10 s; build ~5 s when up to date.  Total ~9.5 min.
+#   Sockets (System.Net.Sockets) is the portable transport that Auto never picks on Linux; --full gives it every row.
+#   --full runs every target on every row (45 x 3 x 5.4 s + 120 s = ~15 min).
 #   --quick: WARMUP=3, DURATION=1, TRIALS=3 (~2 min): a smoke test of the harness; its numbers mean nothing.
-#   h2c rows (see "h2c rows" below) add 3 targets x 3 trials x 5.4 s + 12 s warm-up per .NET server (~1.5 min)
-#   once Hyperion speaks h2c.
 #
 # Env: SERVER_CPUS, CLIENT_CPUS (taskset lists), WRK_THREADS (1), PIPELINE_DEPTH (16), WARMUP, DURATION, TRIALS,
 #      WARMUP_H2C (12), CLIENT_BOUND_PCT (95), NGINX_BIN.
@@ -70,26 +70,29 @@ csv_out="$BENCH_DIR/results/$stamp.csv"
 md_out="$BENCH_DIR/results/$stamp.md"
 
 # ---- servers -------------------------------------------------------------------------------------------------------
-HS_PORT=18180 HU_PORT=18181 K_PORT=18182 K_H2C_PORT=18183 N_PORT=18184
+HS_PORT=18180 HU_PORT=18181 K_PORT=18182 K_H2C_PORT=18183 N_PORT=18184 HE_PORT=18185
 start_hyperion $HS_PORT sockets; HS_PID=$STARTED_PID
 start_hyperion $HU_PORT iouring; HU_PID=$STARTED_PID
+start_hyperion $HE_PORT epoll; HE_PID=$STARTED_PID
 start_kestrel $K_PORT $K_H2C_PORT; K_PID=$STARTED_PID
 N_PID=""
 if [ $use_nginx = 1 ]; then start_nginx $N_PORT; N_PID=$STARTED_PID; fi
 wait_ready "http://127.0.0.1:$HS_PORT/hello" "$HS_PID"
 wait_ready "http://127.0.0.1:$HU_PORT/hello" "$HU_PID"
+wait_ready "http://127.0.0.1:$HE_PORT/hello" "$HE_PID"
 wait_ready "http://127.0.0.1:$K_PORT/hello" "$K_PID"
 [ -n "$N_PID" ] && wait_ready "http://127.0.0.1:$N_PORT/hello" "$N_PID"
 sleep 0.5
 for f in "$BENCH_TMP"/hyperion-*.log "$BENCH_TMP"/kestrel-*.log; do log "$(head -1 "$f")"; done
 grep -q "transport=IoUring" "$BENCH_TMP/hyperion-iouring-$HU_PORT.log" \
   || log "WARNING: the io_uring server is not running io_uring (see its banner above); its rows measure the fallback"
+grep -q "transport=Epoll" "$BENCH_TMP/hyperion-epoll-$HE_PORT.log" || die "the epoll server is not running epoll (see its banner above)"
 
 # Each response must be the same bytes: check the bodies once before measuring anything.
-for u in "$HS_PORT/hello" "$HS_PORT/dyn" "$HS_PORT/app" "$HU_PORT/hello" "$HU_PORT/dyn" "$HU_PORT/app" "$K_PORT/hello" ${N_PID:+"$N_PORT/hello"}; do
+for u in "$HS_PORT/hello" "$HS_PORT/dyn" "$HS_PORT/app" "$HU_PORT/hello" "$HU_PORT/dyn" "$HU_PORT/app" "$HE_PORT/hello" "$HE_PORT/dyn" "$HE_PORT/app" "$K_PORT/hello" ${N_PID:+"$N_PORT/hello"}; do
   body=$(curl -fsS "http://127.0.0.1:$u") && [ "$body" = "Hello, World!" ] || die "http://127.0.0.1:$u answered '$body'"
 done
-for u in "$HS_PORT/json" "$HU_PORT/json" "$K_PORT/json"; do
+for u in "$HS_PORT/json" "$HU_PORT/json" "$HE_PORT/json" "$K_PORT/json"; do
   body=$(curl -fsS "http://127.0.0.1:$u") && [ "$body" = '{"message":"Hello, World!"}' ] || die "http://127.0.0.1:$u answered '$body'"
 done
 
@@ -104,17 +107,23 @@ T[hu-hello]="hyperion-iouring/hello hyperion iouring $HU_PORT /hello $HU_PID"
 T[hu-dyn]="hyperion-iouring/dyn hyperion iouring $HU_PORT /dyn $HU_PID"
 T[hu-app]="hyperion-iouring/app hyperion iouring $HU_PORT /app $HU_PID"
 T[hu-json]="hyperion-iouring/json hyperion iouring $HU_PORT /json $HU_PID"
+T[he-hello]="hyperion-epoll/hello hyperion epoll $HE_PORT /hello $HE_PID"
+T[he-dyn]="hyperion-epoll/dyn hyperion epoll $HE_PORT /dyn $HE_PID"
+T[he-app]="hyperion-epoll/app hyperion epoll $HE_PORT /app $HE_PID"
+T[he-json]="hyperion-epoll/json hyperion epoll $HE_PORT /json $HE_PID"
 T[k-hello]="kestrel/hello kestrel - $K_PORT /hello $K_PID"
 T[k-json]="kestrel/json kestrel - $K_PORT /json $K_PID"
 [ -n "$N_PID" ] && T[n-hello]="nginx/hello nginx - $N_PORT /hello $N_PID"
 
-all_targets="hs-hello hs-dyn hs-app hs-json hu-hello hu-dyn hu-app hu-json k-hello k-json n-hello"
-ROW_C50="$all_targets"
+all_targets="hs-hello hs-dyn hs-app hs-json hu-hello hu-dyn hu-app hu-json he-hello he-dyn he-app he-json k-hello k-json n-hello"
 if [ $full = 1 ]; then
-  ROW_C256="$all_targets" ROW_PIPE="$all_targets"
+  ROW_C50="$all_targets" ROW_C256="$all_targets" ROW_PIPE="$all_targets" SOCKETS_WARM_KEYS="hs-hello hs-dyn hs-app hs-json"
 else
-  ROW_C256="hs-hello hu-hello k-hello n-hello"
-  ROW_PIPE="hs-hello hs-dyn hu-hello hu-dyn k-hello n-hello"
+  # Sockets (System.Net.Sockets) is the portable transport, never chosen on Linux by Auto: /hello only by default.
+  ROW_C50="hs-hello hu-hello hu-dyn hu-app hu-json he-hello he-dyn he-app he-json k-hello k-json n-hello"
+  ROW_C256="hu-hello he-hello k-hello n-hello"
+  ROW_PIPE="hu-hello hu-dyn he-hello he-dyn k-hello n-hello"
+  SOCKETS_WARM_KEYS="hs-hello"
 fi
 
 echo "run_id,row,target,server,transport,path,trial,connections,pipeline,duration_s,requests,rps,p99_ms,socket_errors,non2xx,server_cpu_pct,client_cpu_pct,server_core_busy_pct,client_core_busy_pct" >"$csv_out"
@@ -166,8 +175,9 @@ warm() { # warm <seconds> <key>...
   done
 }
 log "warm-up: ${WARMUP}s per .NET server (split over its paths), 2 s nginx"
-warm "$WARMUP" hs-hello hs-dyn hs-app hs-json
+warm "$([ $full = 1 ] && echo "$WARMUP" || echo $((WARMUP * 2 / 3)))" $SOCKETS_WARM_KEYS
 warm "$WARMUP" hu-hello hu-dyn hu-app hu-json
+warm "$WARMUP" he-hello he-dyn he-app he-json
 warm "$WARMUP" k-hello k-json
 [ -n "$N_PID" ] && warm 2 n-hello
 
@@ -194,13 +204,15 @@ run_row pipe16 256 "$PIPELINE_DEPTH" "$ROW_PIPE"
 h2c_probe() { # h2c_probe <port> -> prints the HTTP version curl negotiated ("2" when h2c works)
   curl -s --http2-prior-knowledge --max-time 2 -o /dev/null -w '%{http_version}' "http://127.0.0.1:$1/hello" 2>/dev/null
 }
-hs_h2=$(h2c_probe $HS_PORT); hu_h2=$(h2c_probe $HU_PORT); k_h2=$(h2c_probe $K_H2C_PORT)
-if [ "$hs_h2" = 2 ] || [ "$hu_h2" = 2 ]; then
+hs_h2=$(h2c_probe $HS_PORT); hu_h2=$(h2c_probe $HU_PORT); he_h2=$(h2c_probe $HE_PORT); k_h2=$(h2c_probe $K_H2C_PORT)
+[ $full = 1 ] || hs_h2=skipped
+if [ "$hs_h2" = 2 ] || [ "$hu_h2" = 2 ] || [ "$he_h2" = 2 ]; then
   [ "$k_h2" = 2 ] || die "Kestrel's h2c port $K_H2C_PORT does not answer HTTP/2 (curl got '$k_h2')"
   T[k2-hello]="kestrel-h2c/hello kestrel - $K_H2C_PORT /hello $K_PID"
   h2_keys="k2-hello"
   [ "$hs_h2" = 2 ] && { T[hs2-hello]="hyperion-sockets-h2c/hello hyperion sockets $HS_PORT /hello $HS_PID"; h2_keys="hs2-hello $h2_keys"; }
   [ "$hu_h2" = 2 ] && { T[hu2-hello]="hyperion-iouring-h2c/hello hyperion iouring $HU_PORT /hello $HU_PID"; h2_keys="hu2-hello $h2_keys"; }
+  [ "$he_h2" = 2 ] && { T[he2-hello]="hyperion-epoll-h2c/hello hyperion epoll $HE_PORT /hello $HE_PID"; h2_keys="he2-hello $h2_keys"; }
   h2_cmd() { # h2_cmd <duration> <port> [log]: h2load's per-request log goes to /dev/shm (on disk it halves h2load)
     echo h2load -c50 -m10 -t"$WRK_THREADS" -D "$1" ${3:+--log-file=$3} "http://127.0.0.1:$2/hello"
   }

@@ -6,7 +6,7 @@
 #   latency        wrk's p99 over the whole run
 #   errors         wrk socket errors and non-2xx/3xx responses; the server still answers afterwards
 #
-# Usage: bench/soak.sh [--transport sockets|iouring] [--duration 10m|600] [--connections 100] [--path /hello]
+# Usage: bench/soak.sh [--transport sockets|iouring|epoll] [--duration 10m|600] [--connections 100] [--path /hello]
 #                      [--port 18090] [--no-build]
 # Env: SERVER_CPUS (default 0), CLIENT_CPUS (default 1). Writes bench/results/soak-<transport>-<UTC time>.txt and .csv.
 set -uo pipefail
@@ -31,7 +31,7 @@ case $duration in
   *m) duration=$(( ${duration%m} * 60 )) ;;
   *s) duration=${duration%s} ;;
 esac
-[[ $transport == sockets || $transport == iouring ]] || die "--transport must be sockets or iouring"
+[[ $transport == sockets || $transport == iouring || $transport == epoll ]] || die "--transport must be sockets, iouring or epoll"
 
 need_tool wrk wrk
 [ $build = 1 ] && build_release HyperionBench
