@@ -21,6 +21,7 @@ internal sealed unsafe class EpollLoop : TransportLoop
     private const ulong IdMask = (1UL << 56) - 1;
     private const int ReceiveBufferSize = 64 * 1024;
     private const int AcceptsPerEvent = 64;
+    private const int FullReadsPerPass = 4;
     private const int ECANCELED = 125;
     private const int ECONNABORTED = 103;
     private const int EINTR = 4;
@@ -30,7 +31,8 @@ internal sealed unsafe class EpollLoop : TransportLoop
     private readonly List<PendingSend> _sends = [];
     private readonly List<PendingSend> _sending = [];
     private readonly Dictionary<ulong, PendingSend> _blocked = [];
-    private readonly List<LoopConnection> _reads = [];
+    private List<LoopConnection> _reads = [];
+    private List<LoopConnection> _reading = [];
     private readonly bool[] _listenerPaused;
     private EpollSet? _epoll;
     private int _eventFd = -1;
@@ -175,11 +177,20 @@ internal sealed unsafe class EpollLoop : TransportLoop
         }
     }
 
-    /// <summary>Reads until a short read (edge-triggered: the socket is then empty, and new bytes raise a new edge).</summary>
+    /// <summary>
+    /// Reads until a short read (edge-triggered: the socket is then empty, and new bytes raise a new edge). A sender
+    /// that keeps the buffer full is read again on the next pass instead, so it cannot starve the loop's other connections.
+    /// </summary>
     private void Receive(LoopConnection c, bool drain)
     {
-        while (c.RecvArmed && !c.Closed)
+        for (int reads = 0; c.RecvArmed && !c.Closed; reads++)
         {
+            if (reads == FullReadsPerPass)
+            {
+                _reads.Add(c);
+                return;
+            }
+
             int n = SocketHelpers.Receive(c.Fd, _buffer, ReceiveBufferSize);
             if (n > 0)
             {
@@ -209,15 +220,16 @@ internal sealed unsafe class EpollLoop : TransportLoop
     {
         if (_reads.Count > 0)
         {
-            var reads = _reads.ToArray();
-            _reads.Clear();
-            foreach (var c in reads)
+            (_reads, _reading) = (_reading, _reads);
+            foreach (var c in _reading)
             {
                 if (!c.Closed)
                 {
                     Receive(c, drain: true);
                 }
             }
+
+            _reading.Clear();
         }
 
         while (_sends.Count > 0)
