@@ -96,12 +96,13 @@ public sealed class HyperionOptions
 
     /// <summary>
     /// The connection loop: <see cref="TransportKind.Auto"/> (default) uses io_uring when the kernel offers what
-    /// the loop needs and falls back to managed sockets otherwise. The environment variable
-    /// <c>HYPERION_IO_URING=0|1</c> overrides this setting.
+    /// the loop needs and falls back to the epoll loop otherwise (managed sockets off Linux). The environment
+    /// variable <c>HYPERION_IO_URING=1</c> forces io_uring whatever is configured; <c>HYPERION_IO_URING=0</c> turns
+    /// Auto and IoUring into the fallback and keeps an explicit Epoll or Sockets.
     /// </summary>
     public TransportKind Transport { get; set; } = TransportKind.Auto;
 
-    /// <summary>Number of io_uring loop threads, each with its own ring and SO_REUSEPORT listener. Default: processor count.</summary>
+    /// <summary>Number of loop threads of the io_uring and epoll transports, each with its own SO_REUSEPORT listener (and ring). Default: processor count.</summary>
     public int LoopCount { get; set; } = Environment.ProcessorCount;
 
     /// <summary>
