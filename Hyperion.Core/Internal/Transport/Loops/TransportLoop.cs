@@ -27,6 +27,7 @@ internal abstract class TransportLoop
     private readonly int[] _listenerPorts;
     private readonly IReadOnlyList<TlsListener?> _listenerTls;
     private readonly PipeOptions _inputOptions;
+    private readonly PipeOptions _tlsInputOptions;
     private int _wakeRequested;
     private ulong _nextId = 1;
     private long _nextTick;
@@ -40,6 +41,11 @@ internal abstract class TransportLoop
         _listenerTls = listenerTls;
         Scheduler = new LoopScheduler(this);
         _inputOptions = new PipeOptions(server.MemoryPool, readerScheduler: PipeScheduler.Inline, writerScheduler: Scheduler,
+            pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, minimumSegmentSize: 4096, useSynchronizationContext: false);
+
+        // TLS connections read on the thread pool: a handshake costs about a millisecond of CPU and every record
+        // needs decrypting, which on the loop thread would stall every other connection of the loop.
+        _tlsInputOptions = new PipeOptions(server.MemoryPool, readerScheduler: PipeScheduler.ThreadPool, writerScheduler: Scheduler,
             pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, minimumSegmentSize: 4096, useSynchronizationContext: false);
         _thread = new Thread(Run) { IsBackground = true, Name = $"{threadName}-{index}" };
     }
@@ -238,14 +244,22 @@ internal abstract class TransportLoop
         }
 
         SocketHelpers.SetNoDelay(fd);
-        var connection = new LoopConnection(this, fd, _nextId++, remote, _listenerPorts[listener], _listenerTls[listener], _inputOptions);
+        var tls = _listenerTls[listener];
+        var connection = new LoopConnection(this, fd, _nextId++, remote, _listenerPorts[listener], tls, tls is null ? _inputOptions : _tlsInputOptions);
         Connections[connection.Id] = connection;
         OnConnectionAdded(connection);
         EnsureRecv(connection);
         var protocol = Server.CreateConnection(connection.Input.Reader, connection.Output, connection.Context);
         connection.Protocol = protocol;
         Server.Track(protocol);
-        _ = protocol.RunAsync();
+        if (tls is null)
+        {
+            _ = protocol.RunAsync();
+        }
+        else
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static p => _ = p.RunAsync(), protocol, preferLocal: false);
+        }
     }
 
     /// <summary>Loop thread: a new connection is registered (before its first receive is armed).</summary>
