@@ -68,6 +68,9 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
     public static partial nint Send(int fd, void* buf, nuint length, int flags);
 
+    [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
+    public static partial nint SendMsg(int fd, void* message, int flags);
+
     [LibraryImport("libc", EntryPoint = "accept4", SetLastError = true)]
     public static partial int Accept4(int fd, void* addr, void* length, int flags);
 

@@ -108,6 +108,13 @@ public static unsafe class SocketHelpers
         return n >= 0 ? (int)n : -Libc.LastErrno;
     }
 
+    /// <summary>sendmsg(2) of a struct msghdr's iovecs, without blocking and without SIGPIPE: the bytes taken or -errno.</summary>
+    public static int SendMessage(int fd, void* message)
+    {
+        nint n = Libc.SendMsg(fd, message, Libc.MsgDontwait | Libc.MsgNosignal);
+        return n >= 0 ? (int)n : -Libc.LastErrno;
+    }
+
     /// <summary>accept4(2) of a waiting connection as a non-blocking, close-on-exec descriptor, or -errno (-EAGAIN when none waits).</summary>
     public static int Accept(int listenerFd)
     {

@@ -43,6 +43,17 @@ public static unsafe class SqePrep
         sqe->UserData = userData;
     }
 
+    /// <summary>sendmsg(2) of the iovecs in <paramref name="message"/> (a struct msghdr that must stay valid until completion), MSG_NOSIGNAL.</summary>
+    public static void SendMsg(IoUringSqe* sqe, int fd, void* message, ulong userData)
+    {
+        sqe->Opcode = (byte)IoUringOp.SendMsg;
+        sqe->Fd = fd;
+        sqe->Addr = (ulong)message;
+        sqe->Len = 1;
+        sqe->OpFlags = 0x4000; // MSG_NOSIGNAL
+        sqe->UserData = userData;
+    }
+
     /// <summary>read(2) of <paramref name="length"/> bytes (used on an eventfd to wake the loop).</summary>
     public static void Read(IoUringSqe* sqe, int fd, void* buffer, uint length, ulong userData)
     {

@@ -131,6 +131,13 @@ internal sealed unsafe class EpollLoop : TransportLoop
         _sends.Add(new PendingSend(c, data, (int)length));
     }
 
+    /// <summary>A gathered send: <see cref="PendingSend.Length"/> -1 marks <see cref="PendingSend.Data"/> as a struct msghdr.</summary>
+    public override void SubmitSendMessage(LoopConnection c, nint message)
+    {
+        c.SendInFlight = true;
+        _sends.Add(new PendingSend(c, message, -1));
+    }
+
     protected override void ShutdownWrite(LoopConnection c) => SocketHelpers.ShutdownWrite(c.Fd);
 
     /// <summary>A send waiting for room completes as cancelled on the next pass; closing the fd removes it from the epoll set.</summary>
@@ -245,7 +252,9 @@ internal sealed unsafe class EpollLoop : TransportLoop
                     continue;
                 }
 
-                int n = SocketHelpers.Send(c.Fd, (byte*)send.Data, send.Length);
+                int n = send.Length < 0
+                    ? SocketHelpers.SendMessage(c.Fd, (void*)send.Data)
+                    : SocketHelpers.Send(c.Fd, (byte*)send.Data, send.Length);
                 if (n == SocketHelpers.WouldBlock)
                 {
                     // The socket buffer is full: the edge-triggered EPOLLOUT says when there is room.

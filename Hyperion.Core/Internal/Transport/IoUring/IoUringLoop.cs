@@ -229,6 +229,12 @@ internal sealed unsafe class IoUringLoop : TransportLoop
         c.SendInFlight = true;
     }
 
+    public override void SubmitSendMessage(LoopConnection c, nint message)
+    {
+        SqePrep.SendMsg(NextSqe(), c.Fd, (void*)message, (KindSend << 56) | c.Id);
+        c.SendInFlight = true;
+    }
+
     protected override void ShutdownWrite(LoopConnection c) => SqePrep.ShutdownWrite(NextSqe(), c.Fd, KindIgnore << 56);
 
     /// <summary>

@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
+using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
+using Hyperion.Native;
 
 namespace Hyperion.Internal.Transport.Loops;
 
@@ -13,11 +15,14 @@ namespace Hyperion.Internal.Transport.Loops;
 /// completes only when sends bring it under <see cref="ResumeThreshold"/>.
 /// The writer side may run on any thread (one at a time); the send side runs on the loop thread.
 /// </summary>
-internal sealed class LoopOutput : PipeWriter, IValueTaskSource<FlushResult>
+internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResult>
 {
     public const int PauseThreshold = 64 * 1024;
     public const int ResumeThreshold = 32 * 1024;
     private const int MaxFreeSegments = 4;
+
+    /// <summary>Up to this many queued blocks go out in one sendmsg (64 KiB of 4 KiB blocks), not one send each.</summary>
+    private const int MaxGather = 16;
 
     private readonly LoopConnection _connection;
     private readonly TransportLoop _loop;
@@ -43,9 +48,12 @@ internal sealed class LoopOutput : PipeWriter, IValueTaskSource<FlushResult>
     private CancellationTokenRegistration _flushRegistration;
     private ManualResetValueTaskSourceCore<FlushResult> _flush;
 
-    // Loop side: the send in flight.
-    private MemoryHandle _sendPin;
+    // Loop side: the send in flight: its first segment, how many it covers, and (for more than one) the native
+    // msghdr + iovec array the kernel reads until the send completes.
     private Segment? _sending;
+    private int _sendingCount;
+    private int _sendingLength;
+    private MessageHeader* _gather;
 
     public LoopOutput(LoopConnection connection, TransportLoop loop, MemoryPool<byte> pool)
     {
@@ -340,7 +348,7 @@ internal sealed class LoopOutput : PipeWriter, IValueTaskSource<FlushResult>
     }
 
     /// <summary>Loop thread, no send in flight: sends the next queued bytes, or reports the output done once the writer completed.</summary>
-    private unsafe void SendNext()
+    private void SendNext()
     {
         if (_connection.Closed)
         {
@@ -349,8 +357,8 @@ internal sealed class LoopOutput : PipeWriter, IValueTaskSource<FlushResult>
         }
 
         bool done = false;
-        Segment? segment = null;
-        int start = 0, length = 0;
+        Segment? first = null;
+        int count = 0;
         lock (this)
         {
             while (_sendHead is { } head && head.Start == head.End)
@@ -367,6 +375,7 @@ internal sealed class LoopOutput : PipeWriter, IValueTaskSource<FlushResult>
             if (_sendHead is null)
             {
                 _sendScheduled = false;
+                FreeGather();
                 if (_writerCompleted && !_doneSignalled)
                 {
                     _doneSignalled = true;
@@ -375,9 +384,15 @@ internal sealed class LoopOutput : PipeWriter, IValueTaskSource<FlushResult>
             }
             else
             {
-                segment = _sendHead;
-                start = segment.Start;
-                length = segment.End - segment.Start;
+                // Pin and describe the queued blocks now: a later commit may append to the last one, and the
+                // send covers exactly what was queued at this point.
+                first = _sendHead;
+                for (var segment = first; segment is not null && count < MaxGather; segment = segment.Next)
+                {
+                    segment.SentStart = segment.Start;
+                    segment.SentLength = segment.End - segment.Start;
+                    count++;
+                }
             }
         }
 
@@ -387,23 +402,58 @@ internal sealed class LoopOutput : PipeWriter, IValueTaskSource<FlushResult>
             return;
         }
 
-        if (segment is null)
+        if (first is null)
         {
             return;
         }
 
-        _sending = segment;
-        _sendPin = segment.Memory.Pin();
-        _loop.SubmitSend(_connection, (nint)((byte*)_sendPin.Pointer + start), (uint)length);
+        _sending = first;
+        _sendingCount = count;
+        if (count == 1)
+        {
+            first.Pin = first.Memory.Pin();
+            _sendingLength = first.SentLength;
+            _loop.SubmitSend(_connection, (nint)((byte*)first.Pin.Pointer + first.SentStart), (uint)first.SentLength);
+            return;
+        }
+
+        if (_gather == null)
+        {
+            // One allocation: the msghdr, then its iovecs.
+            _gather = (MessageHeader*)NativeMemory.AllocZeroed((nuint)(sizeof(MessageHeader) + (MaxGather * sizeof(IoVector))));
+            _gather->IoVectors = (nint)(_gather + 1);
+        }
+
+        var iov = (IoVector*)_gather->IoVectors;
+        int total = 0;
+        var current = first;
+        for (int i = 0; i < count; i++, current = current.Next!)
+        {
+            current.Pin = current.Memory.Pin();
+            iov[i].Base = (nint)((byte*)current.Pin.Pointer + current.SentStart);
+            iov[i].Length = (nuint)current.SentLength;
+            total += current.SentLength;
+        }
+
+        _gather->IoVectorCount = (nuint)count;
+        _sendingLength = total;
+        _loop.SubmitSendMessage(_connection, (nint)_gather);
     }
 
     /// <summary>Loop thread: a send completed with <paramref name="result"/> bytes or -errno.</summary>
     public void OnSendCompleted(int result)
     {
-        _sendPin.Dispose();
-        _sendPin = default;
-        var segment = _sending!;
+        var first = _sending!;
+        int count = _sendingCount;
         _sending = null;
+        _sendingCount = 0;
+        var segment = first;
+        for (int i = 0; i < count; i++, segment = segment.Next!)
+        {
+            segment.Pin.Dispose();
+            segment.Pin = default;
+        }
+
         if (result <= 0 || _connection.Closed)
         {
             // Peer gone (EPIPE/ECONNRESET) or cancelled by a close: nothing more can be sent.
@@ -414,7 +464,16 @@ internal sealed class LoopOutput : PipeWriter, IValueTaskSource<FlushResult>
         bool release = false;
         lock (this)
         {
-            segment.Start += result;
+            // A partial send ends inside one of the blocks: the rest goes out with the next send.
+            int left = Math.Min(result, _sendingLength);
+            segment = first;
+            for (int i = 0; i < count && left > 0; i++, segment = segment.Next!)
+            {
+                int taken = Math.Min(left, segment.SentLength);
+                segment.Start = segment.SentStart + taken;
+                left -= taken;
+            }
+
             _unsent -= result;
             if (_flushPending && _unsent <= ResumeThreshold)
             {
@@ -429,6 +488,16 @@ internal sealed class LoopOutput : PipeWriter, IValueTaskSource<FlushResult>
         if (release)
         {
             _flush.SetResult(new FlushResult(isCanceled: false, isCompleted: false));
+        }
+    }
+
+    /// <summary>Loop thread, no send in flight: the msghdr/iovec area is only held while blocks are queued.</summary>
+    private void FreeGather()
+    {
+        if (_gather != null)
+        {
+            NativeMemory.Free(_gather);
+            _gather = null;
         }
     }
 
@@ -449,6 +518,7 @@ internal sealed class LoopOutput : PipeWriter, IValueTaskSource<FlushResult>
         lock (this)
         {
             _closed = true;
+            FreeGather();
             _sendScheduled = false;
             ReleaseChain(_sendHead);
             _sendHead = null;
@@ -500,5 +570,10 @@ internal sealed class LoopOutput : PipeWriter, IValueTaskSource<FlushResult>
         public int Start;
         public int End;
         public Segment? Next;
+
+        // While a send that covers this block is in flight (loop thread only).
+        public MemoryHandle Pin;
+        public int SentStart;
+        public int SentLength;
     }
 }

@@ -128,6 +128,9 @@ internal abstract class TransportLoop
     /// <summary>Sends <paramref name="length"/> bytes at <paramref name="data"/> (pinned until the send completes); completion calls <see cref="LoopConnection.OnSendCompleted"/> on this thread, never from inside this call.</summary>
     public abstract void SubmitSend(LoopConnection c, nint data, uint length);
 
+    /// <summary>Like <see cref="SubmitSend"/> for a gathered send: <paramref name="message"/> is a struct msghdr whose iovecs stay valid until completion.</summary>
+    public abstract void SubmitSendMessage(LoopConnection c, nint message);
+
     /// <summary>Half-closes the connection's sending side.</summary>
     protected abstract void ShutdownWrite(LoopConnection c);
 
