@@ -376,6 +376,72 @@ public class EpollTransportTests : TransportTests
         bodies.Should().Equal(Enumerable.Range(0, 100).Select(i => $"/r{i}"));
     }
 
+    [Fact]
+    public async Task A_pipelined_burst_larger_than_the_input_pipe_is_answered_in_order()
+    {
+        // 20,000 requests (about 2.4 MB) in one write: receives fill the 64 KiB loop buffer (a full read is
+        // followed by another), and 20 MB of responses back up past the socket buffers, so sends hit EAGAIN
+        // while requests keep arriving. Nothing may be lost or reordered. (Resuming a paused receive with no
+        // output under way is covered by the slow-reader test in LoopTransportTests.)
+        const int count = 20_000;
+        var pad = new string('b', 1000);
+        await using var ts = await StartAsync(s => s.Run(env => new ValueTask<RackResponse>(RackResponse.Text(200, env.Path + pad))), o => o.LoopCount = 1);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 64 * 1024 };
+        await socket.ConnectAsync(IPAddress.Loopback, ts.Port);
+        var burst = new StringBuilder();
+        for (int i = 0; i < count; i++)
+        {
+            burst.Append(CultureInfo.InvariantCulture, $"GET /r{i} HTTP/1.1\r\nHost: x\r\nX-Pad: {new string('p', 64)}\r\n\r\n");
+        }
+
+        var bytes = Encoding.ASCII.GetBytes(burst.ToString());
+        bytes.Length.Should().BeGreaterThan(2 * 1024 * 1024);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var send = socket.SendAsync(bytes, SocketFlags.None, cts.Token).AsTask();
+
+        // Not reading for a moment lets the responses back up (reading below drains everything either way).
+        await Task.Delay(500);
+
+        // Responses are parsed as they stream in: status line, Content-Length, body equal to the request's path.
+        var pending = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        int next = 0;
+        int offset = 0;
+        while (next < count)
+        {
+            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
+            n.Should().BePositive("the server must not close with {0} responses outstanding", count - next);
+            pending.Write(buffer, 0, n);
+            var data = pending.GetBuffer().AsSpan(0, (int)pending.Length);
+            while (next < count)
+            {
+                int headEnd = data[offset..].IndexOf("\r\n\r\n"u8);
+                if (headEnd < 0)
+                {
+                    break;
+                }
+
+                string head = Encoding.ASCII.GetString(data.Slice(offset, headEnd));
+                int lengthAt = head.IndexOf("Content-Length: ", StringComparison.Ordinal);
+                head.Should().StartWith("HTTP/1.1 200 OK");
+                lengthAt.Should().BePositive();
+                int length = int.Parse(head.AsSpan(lengthAt + 16).ToString().Split("\r\n")[0], CultureInfo.InvariantCulture);
+                int bodyAt = offset + headEnd + 4;
+                if (data.Length - bodyAt < length)
+                {
+                    break;
+                }
+
+                Encoding.ASCII.GetString(data.Slice(bodyAt, length)).Should().Be($"/r{next}{pad}");
+                next++;
+                offset = bodyAt + length;
+            }
+        }
+
+        await send;
+        next.Should().Be(count);
+    }
+
     [Theory]
     [InlineData("GET /fin HTTP/1.1\r\nHost: x\r\n\r\n", "GET ")]
     [InlineData("POST /fin HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", "POST hello")]
