@@ -542,11 +542,13 @@ public class EpollProcessTests
     [Fact]
     public async Task A_stopped_epoll_server_leaves_no_epoll_or_eventfd_descriptor()
     {
-        // Warm the process's own socket engine (it keeps an epoll instance for good) before counting.
-        using (var warm = new HttpClient())
+        // Warm the process's own socket engine (its first async operation opens an epoll instance for good) before counting.
+        using (var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        using (var warm = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
         {
-            await using var sockets = await TestServer.StartAsync(s => s.HandleStatic("GET", "/", "ok"), o => o.Transport = TransportKind.Sockets);
-            (await warm.GetStringAsync(sockets.BaseAddress)).Should().Be("ok");
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen(1);
+            await warm.ConnectAsync(listener.LocalEndPoint!);
         }
 
         int epollBefore = Count("anon_inode:[eventpoll]");
