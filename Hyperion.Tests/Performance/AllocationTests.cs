@@ -26,7 +26,7 @@ public class AllocationTests(ITestOutputHelper output)
     public static TheoryData<string, TransportKind, int> Routes()
     {
         var data = new TheoryData<string, TransportKind, int>();
-        foreach (var transport in new[] { TransportKind.Sockets, TransportKind.IoUring })
+        foreach (var transport in new[] { TransportKind.Sockets, TransportKind.IoUring, TransportKind.Epoll })
         {
             if (transport == TransportKind.IoUring && !Hyperion.Native.IoUringSupport.IsSupported)
             {
