@@ -32,8 +32,8 @@ public sealed unsafe class EpollSet : IDisposable
     private const int CtlMod = 3;
 
     // struct epoll_event is packed on x86-64 (12 bytes) and naturally aligned elsewhere (16 bytes).
-    private static readonly int Stride = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
-    private static readonly int DataOffset = Stride == 12 ? 4 : 8;
+    internal static readonly int Stride = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
+    internal static readonly int DataOffset = Stride == 12 ? 4 : 8;
 
     private readonly byte* _events;
     private int _fd;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Text;
 using Hyperion.Native;
 using Hyperion.Tests.Infrastructure;
@@ -182,7 +182,7 @@ public class EpollTests(ITestOutputHelper output)
     [RequiresToolFact("gcc")]
     public async Task Epoll_event_layout_and_socket_constants_match_the_c_headers()
     {
-        var c = new StringBuilder("#include <stdio.h>\n#include <stddef.h>\n#include <sys/epoll.h>\n#include <sys/socket.h>\n#include <sys/eventfd.h>\n");
+        var c = new StringBuilder("#include <stdio.h>\n#include <stddef.h>\n#include <sys/epoll.h>\n#include <sys/socket.h>\n#include <sys/eventfd.h>\n#include <sys/uio.h>\n");
         c.Append("int main(void) {\n");
         foreach (var (name, _) in Constants)
         {
@@ -192,22 +192,26 @@ public class EpollTests(ITestOutputHelper output)
         c.Append("  printf(\"sizeof:epoll_event %zu\\n\", sizeof(struct epoll_event));\n");
         c.Append("  printf(\"offsetof:epoll_event.events %zu\\n\", offsetof(struct epoll_event, events));\n");
         c.Append("  printf(\"offsetof:epoll_event.data %zu\\n\", offsetof(struct epoll_event, data));\n");
+        c.Append("  printf(\"sizeof:msghdr %zu\\n\", sizeof(struct msghdr));\n");
+        c.Append("  printf(\"offsetof:msghdr.msg_iov %zu\\n\", offsetof(struct msghdr, msg_iov));\n");
+        c.Append("  printf(\"offsetof:msghdr.msg_iovlen %zu\\n\", offsetof(struct msghdr, msg_iovlen));\n");
+        c.Append("  printf(\"offsetof:msghdr.msg_flags %zu\\n\", offsetof(struct msghdr, msg_flags));\n");
+        c.Append("  printf(\"sizeof:iovec %zu\\n\", sizeof(struct iovec));\n");
+        c.Append("  printf(\"offsetof:iovec.iov_len %zu\\n\", offsetof(struct iovec, iov_len));\n");
         c.Append("  return 0;\n}\n");
-        var theirs = await CompileAndRunAsync(c.ToString());
+        var theirs = await CProgram.RunAsync(c.ToString(), output);
 
         var ours = Constants.ToDictionary(k => k.CName, k => (long)k.Ours);
-        ours["sizeof:epoll_event"] = EpollSetLayout("Stride");
+        ours["sizeof:epoll_event"] = EpollSet.Stride;
         ours["offsetof:epoll_event.events"] = 0; // EventsAt reads the flags at the start of each entry
-        ours["offsetof:epoll_event.data"] = EpollSetLayout("DataOffset");
+        ours["offsetof:epoll_event.data"] = EpollSet.DataOffset;
+        ours["sizeof:msghdr"] = Marshal.SizeOf<MessageHeader>();
+        ours["offsetof:msghdr.msg_iov"] = Marshal.OffsetOf<MessageHeader>(nameof(MessageHeader.IoVectors)).ToInt64();
+        ours["offsetof:msghdr.msg_iovlen"] = Marshal.OffsetOf<MessageHeader>(nameof(MessageHeader.IoVectorCount)).ToInt64();
+        ours["offsetof:msghdr.msg_flags"] = Marshal.OffsetOf<MessageHeader>(nameof(MessageHeader.Flags)).ToInt64();
+        ours["sizeof:iovec"] = Marshal.SizeOf<IoVector>();
+        ours["offsetof:iovec.iov_len"] = Marshal.OffsetOf<IoVector>(nameof(IoVector.Length)).ToInt64();
         theirs.Should().BeEquivalentTo(ours);
-    }
-
-    /// <summary>The private layout fields of <see cref="EpollSet"/> (they are chosen per architecture at run time).</summary>
-    private static int EpollSetLayout(string field)
-    {
-        var info = typeof(EpollSet).GetField(field, BindingFlags.NonPublic | BindingFlags.Static);
-        info.Should().NotBeNull($"EpollSet.{field} holds the epoll_event layout this test checks");
-        return (int)info!.GetValue(null)!;
     }
 
     /// <summary>Waits (bounded) until <paramref name="expected"/> events are ready; token to flags.</summary>
@@ -285,29 +289,6 @@ public class EpollTests(ITestOutputHelper output)
         }
 
         return entries;
-    }
-
-    private async Task<Dictionary<string, long>> CompileAndRunAsync(string source)
-    {
-        var dir = Directory.CreateTempSubdirectory("hyperion-epoll-abi-");
-        try
-        {
-            var src = Path.Combine(dir.FullName, "abi.c");
-            var exe = Path.Combine(dir.FullName, "abi");
-            await File.WriteAllTextAsync(src, source);
-            var (code, outText, errText) = await ToolProcess.RunAsync("gcc", "-o", exe, src);
-            code.Should().Be(0, "the C program must compile: " + errText);
-            (code, outText, errText) = await ToolProcess.RunAsync(exe);
-            code.Should().Be(0, errText);
-            output.WriteLine(outText);
-            return outText.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(l => l.Split(' '))
-                .ToDictionary(p => p[0], p => long.Parse(p[1], CultureInfo.InvariantCulture));
-        }
-        finally
-        {
-            dir.Delete(recursive: true);
-        }
     }
 }
 

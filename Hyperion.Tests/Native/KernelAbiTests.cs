@@ -107,7 +107,7 @@ public class KernelAbiTests(ITestOutputHelper output)
         }
 
         c.Append("  return 0;\n}\n");
-        var kernel = await CompileAndRunAsync(c.ToString());
+        var kernel = await CProgram.RunAsync(c.ToString(), output);
 
         var mismatches = new List<string>();
         foreach (var (name, ours) in Constants)
@@ -178,29 +178,4 @@ public class KernelAbiTests(ITestOutputHelper output)
         IoUringOp.SendMsgZc => "SENDMSG_ZC",
         _ => op.ToString().ToUpperInvariant(),
     };
-
-    private async Task<Dictionary<string, long>> CompileAndRunAsync(string source)
-    {
-        var dir = Directory.CreateTempSubdirectory("hyperion-abi-");
-        try
-        {
-            var src = Path.Combine(dir.FullName, "abi.c");
-            var exe = Path.Combine(dir.FullName, "abi");
-            await File.WriteAllTextAsync(src, source);
-            var (code, outText, errText) = await RunAsync("gcc", ["-o", exe, src]);
-            code.Should().Be(0, "the C program must compile: " + errText);
-            (code, outText, errText) = await RunAsync(exe, []);
-            code.Should().Be(0, errText);
-            output.WriteLine(outText);
-            return outText.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(l => l.Split(' '))
-                .ToDictionary(p => p[0], p => long.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture));
-        }
-        finally
-        {
-            dir.Delete(recursive: true);
-        }
-    }
-
-    private static Task<(int Code, string Out, string Err)> RunAsync(string file, string[] args) => ToolProcess.RunAsync(file, args);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Hyperion.Internal.Tls;
@@ -35,7 +36,6 @@ internal sealed unsafe class EpollLoop : TransportLoop
     private List<LoopConnection> _reading = [];
     private readonly bool[] _listenerPaused;
     private EpollSet? _epoll;
-    private int _eventFd = -1;
     private byte* _buffer;
 
     public EpollLoop(HyperionServer server, int index, Socket[] listeners, IReadOnlyList<TlsListener?> listenerTls)
@@ -44,14 +44,11 @@ internal sealed unsafe class EpollLoop : TransportLoop
         _listenerPaused = new bool[listeners.Length];
     }
 
-    protected override void Wake() => SocketHelpers.Signal(_eventFd);
-
     protected override void Setup()
     {
         _epoll = new EpollSet(256);
-        _eventFd = SocketHelpers.CreateEventFd();
         _buffer = (byte*)NativeMemory.Alloc(ReceiveBufferSize);
-        _epoll.Add(_eventFd, EpollSet.In, KindWake << 56);
+        _epoll.Add(EventFd, EpollSet.In, KindWake << 56);
         for (int i = 0; i < Listeners.Length; i++)
         {
             Listeners[i].Blocking = false;
@@ -83,7 +80,7 @@ internal sealed unsafe class EpollLoop : TransportLoop
                     break;
                 case KindWake:
                     WakeConsumed();
-                    SocketHelpers.DrainEventFd(_eventFd);
+                    SocketHelpers.DrainEventFd(EventFd);
                     break;
             }
         }
@@ -92,11 +89,6 @@ internal sealed unsafe class EpollLoop : TransportLoop
     protected override void Teardown()
     {
         _epoll?.Dispose();
-        if (_eventFd >= 0)
-        {
-            SocketHelpers.Close(_eventFd);
-            _eventFd = -1;
-        }
 
         if (_buffer != null)
         {
@@ -106,10 +98,21 @@ internal sealed unsafe class EpollLoop : TransportLoop
     }
 
     /// <summary>Watched edge-triggered from the start; the registration reports input that arrived before it.</summary>
-    protected override void OnConnectionAdded(LoopConnection c)
+    protected override bool TryRegister(LoopConnection c, [NotNullWhen(false)] out Exception? error)
     {
-        _epoll!.Add(c.Fd, ConnectionEvents, (KindConnection << 56) | c.Id);
+        try
+        {
+            _epoll!.Add(c.Fd, ConnectionEvents, (KindConnection << 56) | c.Id);
+        }
+        catch (IOException ex)
+        {
+            error = ex;
+            return false;
+        }
+
+        error = null;
         c.RecvArmed = c.WantsRecv;
+        return true;
     }
 
     /// <summary>Edge-triggered: a paused connection's bytes wait in the kernel, and <see cref="EnsureRecv"/> reads them on resume.</summary>
@@ -210,7 +213,12 @@ internal sealed unsafe class EpollLoop : TransportLoop
                 continue;
             }
 
-            if (n == SocketHelpers.WouldBlock || n == -EINTR)
+            if (n == -EINTR)
+            {
+                continue;
+            }
+
+            if (n == SocketHelpers.WouldBlock)
             {
                 return;
             }

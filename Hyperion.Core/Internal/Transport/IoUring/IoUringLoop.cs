@@ -25,7 +25,6 @@ internal sealed unsafe class IoUringLoop : TransportLoop
 
     private IoUringRing? _ring;
     private ProvidedBufferRing? _buffers;
-    private int _eventFd = -1;
     private ulong* _wakeBuffer;
     private KernelTimespec* _tick;
 
@@ -44,13 +43,10 @@ internal sealed unsafe class IoUringLoop : TransportLoop
 
     public override string Detail => $"setup flags 0x{SetupFlags:x}";
 
-    protected override void Wake() => SocketHelpers.Signal(_eventFd);
-
     protected override void Setup()
     {
         _ring = IoUringRing.CreateBest(4096);
         _buffers = new ProvidedBufferRing(_ring, BufferGroup, (ushort)BufferCount, 4096);
-        _eventFd = SocketHelpers.CreateEventFd();
         _wakeBuffer = (ulong*)NativeMemory.Alloc(8);
         _tick = (KernelTimespec*)NativeMemory.AllocZeroed((nuint)sizeof(KernelTimespec));
         _tick->Seconds = 1;
@@ -92,11 +88,6 @@ internal sealed unsafe class IoUringLoop : TransportLoop
 
         _buffers?.Dispose();
         _ring?.Dispose();
-        if (_eventFd >= 0)
-        {
-            SocketHelpers.Close(_eventFd);
-            _eventFd = -1;
-        }
 
         if (_wakeBuffer != null)
         {
@@ -270,7 +261,7 @@ internal sealed unsafe class IoUringLoop : TransportLoop
         SqePrep.MultishotAccept(NextSqe(), (int)Listeners[listener].Handle, (KindAccept << 56) | (uint)listener);
     }
 
-    private void ArmWake() => SqePrep.Read(NextSqe(), _eventFd, _wakeBuffer, 8, KindWake << 56);
+    private void ArmWake() => SqePrep.Read(NextSqe(), EventFd, _wakeBuffer, 8, KindWake << 56);
 
     private void ArmTick() => SqePrep.Timeout(NextSqe(), _tick, KindTick << 56);
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -29,6 +30,7 @@ internal abstract class TransportLoop
     private readonly PipeOptions _inputOptions;
     private readonly PipeOptions _tlsInputOptions;
     private int _wakeRequested;
+    private int _eventFd = -1;
     private ulong _nextId = 1;
     private long _nextTick;
 
@@ -104,8 +106,18 @@ internal abstract class TransportLoop
 
     public void Exit() => Post(static s => ((TransportLoop)s!).Exiting = true, this);
 
+    /// <summary>The eventfd other threads signal to wake the loop; the subclass watches it and calls <see cref="WakeConsumed"/>.</summary>
+    protected int EventFd => _eventFd;
+
     /// <summary>Makes a sleeping <see cref="WaitAndDispatch"/> return (any thread).</summary>
-    protected abstract void Wake();
+    private void Wake()
+    {
+        int fd = Volatile.Read(ref _eventFd);
+        if (fd >= 0)
+        {
+            SocketHelpers.Signal(fd);
+        }
+    }
 
     /// <summary>Called by the subclass once its wake-up has been consumed, so the next <see cref="Post"/> wakes again.</summary>
     protected void WakeConsumed() => Volatile.Write(ref _wakeRequested, 0);
@@ -145,6 +157,7 @@ internal abstract class TransportLoop
         t_current = this;
         try
         {
+            _eventFd = SocketHelpers.CreateEventFd();
             Setup();
         }
         catch (Exception ex)
@@ -206,6 +219,13 @@ internal abstract class TransportLoop
         }
 
         Teardown();
+
+        // Forget the descriptor before closing it, so a late Post does not signal whatever reuses the number.
+        int eventFd = Interlocked.Exchange(ref _eventFd, -1);
+        if (eventFd >= 0)
+        {
+            SocketHelpers.Close(eventFd);
+        }
     }
 
     private void RunWork()
@@ -250,7 +270,14 @@ internal abstract class TransportLoop
         var tls = _listenerTls[listener];
         var connection = new LoopConnection(this, fd, _nextId++, remote, _listenerPorts[listener], tls, tls is null ? _inputOptions : _tlsInputOptions);
         Connections[connection.Id] = connection;
-        OnConnectionAdded(connection);
+        if (!TryRegister(connection, out var error))
+        {
+            // The kernel refused to watch it (epoll: max_user_watches, ENOMEM): this connection goes, the loop stays.
+            Server.Log.ConnectionError(connection.Context.RemoteText, error);
+            CloseNow(connection);
+            return;
+        }
+
         EnsureRecv(connection);
         var protocol = Server.CreateConnection(connection.Input.Reader, connection.Output, connection.Context);
         connection.Protocol = protocol;
@@ -265,9 +292,11 @@ internal abstract class TransportLoop
         }
     }
 
-    /// <summary>Loop thread: a new connection is registered (before its first receive is armed).</summary>
-    protected virtual void OnConnectionAdded(LoopConnection c)
+    /// <summary>Loop thread: registers a new connection with the kernel before its first receive is armed; false (with the error) when refused.</summary>
+    protected virtual bool TryRegister(LoopConnection c, [NotNullWhen(false)] out Exception? error)
     {
+        error = null;
+        return true;
     }
 
     /// <summary>The receive side ended: 0 is EOF, a negative value an errno. Returns false when the connection was closed.</summary>
