@@ -166,6 +166,17 @@ cores_ticks() { # cores_ticks <cpu list> -> "busy total"
     END { print busy + 0, all + 0 }' /proc/stat
 }
 
+# Waits (at most 3 s) until the server cores are nearly idle: a server that just lost 50-256 connections may still be
+# closing them, and that work would otherwise land on the first seconds of the next target's trial.
+wait_server_idle() { # wait_server_idle <cpu list>
+  local b0 t0 b1 t1 i
+  for i in $(seq 30); do
+    read -r b0 t0 < <(cores_ticks "$1"); sleep 0.1; read -r b1 t1 < <(cores_ticks "$1")
+    [ $((t1 - t0)) -gt 0 ] && [ $((100 * (b1 - b0) / (t1 - t0))) -lt 10 ] && return 0
+  done
+  log "server cores still busy after 3 s; measuring anyway"
+}
+
 count_cores() { # count_cores <cpu list>
   local n=0 part
   IFS=, read -ra parts <<<"$1"

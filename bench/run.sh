@@ -16,7 +16,8 @@
 #      (Hyperion/Kestrel, Hyperion/nginx, Hyperion/its sockets row), and writes bench/results/<UTC time>.csv and .md.
 #   It stops only the process groups it started (trap on exit).
 #
-# Rows (default) and time budget, with TRIALS=3, DURATION=5 s, ~0.4 s between trials:
+# Rows (default) and time budget, with TRIALS=3, DURATION=5 s, ~0.4 s between trials plus the wait until the server
+# core is idle again (wait_server_idle, usually 0.1-0.5 s: the previous server may still be closing its connections):
 #   c50     wrk -t1 -c50  : Hyperion {/hello static, /dyn, /app, /json} x {io_uring, epoll} + sockets /hello,
 #                           Kestrel {/hello, /json}, nginx /hello                     = 12 targets
 #   c256    wrk -t1 -c256 : Hyperion /hello x {io_uring, epoll}, Kestrel /hello, nginx /hello  =  4 targets
@@ -137,6 +138,7 @@ measure() { # measure <row> <target key> <trial> <connections> <pipeline> <kind:
   read -r label server transport port path pgid <<<"${T[$key]}"
   local out="$BENCH_TMP/trial.out" h2log="/dev/shm/hyperion-bench-h2load.$$.log"
   local cpu0 cpu1 sb0 st0 sb1 st1 cb0 ct0 cb1 ct1 t0 t1
+  wait_server_idle "$SERVER_CPUS"
   cpu0=$(group_cpu "$pgid"); read -r sb0 st0 < <(cores_ticks "$SERVER_CPUS"); read -r cb0 ct0 < <(cores_ticks "$CLIENT_CPUS")
   t0=$(date +%s.%N)
   ( taskset -c "$CLIENT_CPUS" "$@" >"$out" 2>&1; times >"$out.times" )
