@@ -157,6 +157,11 @@ measure() { # measure <row> <target key> <trial> <connections> <pipeline> <kind:
   local rps=${parsed#*,}; rps=${rps%%,*}
   log "$row trial $trial $label: $rps r/s (server/client/client-core CPU % $line)"
   grep -qE "Requests/sec|finished in" "$out" || { log "load generator failed:"; cat "$out" >&2; }
+  # Keep the load generator's own words for any trial with errors (which kind: connect, read, write, timeout).
+  if grep -qE "Socket errors|Non-2xx|[1-9][0-9]* (failed|errored|timeout)" "$out"; then
+    { echo "== $row trial $trial $label: $*"; cat "$out"; } >>"$BENCH_DIR/results/$stamp-errors.txt"
+    log "$row trial $trial $label had errors: kept in bench/results/$stamp-errors.txt"
+  fi
 }
 
 wrk_cmd() { # wrk_cmd <connections> <pipeline depth> <duration> <url>
