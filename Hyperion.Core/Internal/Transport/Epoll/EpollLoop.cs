@@ -88,8 +88,14 @@ internal sealed unsafe class EpollLoop : TransportLoop
 
     protected override void Teardown()
     {
-        _epoll?.Dispose();
+        // Connections closed as the loop ended may still have a send queued: complete it as cancelled, so a writer
+        // waiting on back-pressure is released instead of waiting forever.
+        if (_epoll is not null)
+        {
+            RunPendingIo();
+        }
 
+        _epoll?.Dispose();
         if (_buffer != null)
         {
             NativeMemory.Free(_buffer);
