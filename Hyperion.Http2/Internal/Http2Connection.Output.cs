@@ -21,8 +21,8 @@ internal sealed partial class Http2Connection
     private readonly Lock _flowLock = new();
     private readonly List<Http2Stream> _connectionWindowWaiters = [];
     private long _connectionSendWindow = 65535;
-    private int _connectionWindowUpdateCredit;
-    private int _closedStreamWindowUpdateCredit;
+    private long _connectionWindowUpdateCredit;
+    private long _closedStreamWindowUpdateCredit;
     private int _pendingEncoderTableSize = -1;
     private bool _outputCompleted;
     private volatile int _batchThread;
@@ -257,67 +257,67 @@ internal sealed partial class Http2Connection
             stream.SendWindow -= n;
             _connectionSendWindow -= n;
 
-            // Each DATA frame earns the client one WINDOW_UPDATE on the stream and one on the connection that
-            // count as progress (replenishing what the frame consumed); see TakeWindowUpdateCredit.
-            stream.WindowUpdateCredit = SaturatingIncrement(stream.WindowUpdateCredit);
-            _connectionWindowUpdateCredit = SaturatingIncrement(_connectionWindowUpdateCredit);
+            // The bytes sent may be given back by WINDOW_UPDATEs on the stream and the connection, which then count
+            // as progress however the client splits them; see TakeWindowUpdateCredit.
+            stream.WindowUpdateCredit += n;
+            _connectionWindowUpdateCredit += n;
             wait = null;
             return n;
         }
     }
 
     /// <summary>
-    /// True when a WINDOW_UPDATE replenishes window that DATA we sent consumed (one per frame sent); false for one
-    /// that only grows an untouched window, which is legal but, repeated, is a flood (CVE-2019-9517/9518 family).
+    /// True when a WINDOW_UPDATE gives back window that DATA we sent consumed; false for one that only grows an
+    /// untouched window, which is legal but, repeated, is a flood (CVE-2019-9517/9518 family). Credit is counted in
+    /// bytes, not frames: clients return window in their own steps (HttpClient every 1/8 of its window, so up to two
+    /// updates per 16 KiB frame). An increment under <see cref="MinProductiveIncrement"/> counts as progress only
+    /// when it clears all that is owed, so returning a frame's window a byte at a time is still a flood.
     /// </summary>
-    private bool TakeWindowUpdateCredit(Http2Stream? stream)
+    private bool TakeWindowUpdateCredit(Http2Stream? stream, int increment)
     {
         lock (_flowLock)
         {
             if (stream is null)
             {
-                if (_connectionWindowUpdateCredit > 0)
-                {
-                    _connectionWindowUpdateCredit--;
-                    return true;
-                }
-
-                return false;
+                return TakeCredit(ref _connectionWindowUpdateCredit, increment);
             }
 
-            if (stream.WindowUpdateCredit > 0)
-            {
-                stream.WindowUpdateCredit--;
-                return true;
-            }
-
-            return false;
+            long credit = stream.WindowUpdateCredit;
+            bool productive = TakeCredit(ref credit, increment);
+            stream.WindowUpdateCredit = credit;
+            return productive;
         }
     }
 
-    private static int SaturatingIncrement(int value) => value == int.MaxValue ? value : value + 1;
+    private const int MinProductiveIncrement = 1024;
+
+    private static bool TakeCredit(ref long credit, int increment)
+    {
+        if (credit <= 0)
+        {
+            return false;
+        }
+
+        bool productive = increment >= MinProductiveIncrement || increment >= credit;
+        credit = Math.Max(0, credit - increment);
+        return productive;
+    }
 
     /// <summary>A closed stream's unspent credit stays valid: the client's WINDOW_UPDATE may cross our END_STREAM.</summary>
     private void KeepWindowUpdateCredit(Http2Stream stream)
     {
         lock (_flowLock)
         {
-            _closedStreamWindowUpdateCredit = (int)Math.Min(int.MaxValue, (long)_closedStreamWindowUpdateCredit + stream.WindowUpdateCredit);
+            _closedStreamWindowUpdateCredit += stream.WindowUpdateCredit;
             stream.WindowUpdateCredit = 0;
         }
     }
 
-    private bool TakeClosedStreamWindowUpdateCredit()
+    private bool TakeClosedStreamWindowUpdateCredit(int increment)
     {
         lock (_flowLock)
         {
-            if (_closedStreamWindowUpdateCredit > 0)
-            {
-                _closedStreamWindowUpdateCredit--;
-                return true;
-            }
-
-            return false;
+            return TakeCredit(ref _closedStreamWindowUpdateCredit, increment);
         }
     }
 

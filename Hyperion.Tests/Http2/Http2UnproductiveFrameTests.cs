@@ -159,6 +159,57 @@ public abstract class Http2UnproductiveFrameTests : TransportTests
     }
 
     [Fact]
+    public async Task Window_returned_in_half_frame_steps_is_progress()
+    {
+        // HttpClient gives window back every 1/8 of its window, which can be two WINDOW_UPDATEs per 16 KiB frame on
+        // the stream and two on the connection: credit is counted in bytes, so all of them are earned.
+        await using var ts = await StartH2Async(o => o.MaxUnproductiveFramesPerSecond = Budget);
+        await using var c = await H2RawClient.ConnectAsync(ts.Port);
+        int updates = 0;
+        for (int id = 1; updates <= 2 * Budget; id += 2)
+        {
+            await c.SendHeadersAsync(id, true, H2.Get("/bytes?40000"));
+            while (true)
+            {
+                var f = await c.ExpectAsync(x => x.StreamId == id || x.Type == H2.GoAway, $"response on {id}");
+                f.Type.Should().NotBe(H2.GoAway, "returning window in smaller steps is not a flood");
+                if (f.Type == H2.Data && f.Payload.Length > 0)
+                {
+                    uint first = (uint)f.Payload.Length / 2, second = (uint)f.Payload.Length - first;
+                    await c.SendAsync(
+                        H2.Frame(H2.WindowUpdate, 0, id, H2.U32(first)), H2.Frame(H2.WindowUpdate, 0, 0, H2.U32(first)),
+                        H2.Frame(H2.WindowUpdate, 0, id, H2.U32(second)), H2.Frame(H2.WindowUpdate, 0, 0, H2.U32(second)));
+                    updates += 4;
+                }
+
+                if (f.Has(H2.EndStream))
+                {
+                    break;
+                }
+            }
+        }
+
+        await c.SendHeadersAsync(1001, true, H2.Get());
+        (await c.ReadResponseAsync(1001)).Status.Should().Be(200);
+        c.Received.Should().NotContain(f => f.Type == H2.GoAway);
+    }
+
+    [Fact]
+    public async Task Window_returned_a_byte_at_a_time_is_a_flood()
+    {
+        // 40,000 bytes of DATA owe the client 40,000 bytes of window; giving it back in 1-byte WINDOW_UPDATEs would
+        // be 40,000 frames of work for one response, so increments that small only count when they clear the debt.
+        await using var ts = await StartH2Async(o => o.MaxUnproductiveFramesPerSecond = Budget);
+        await using var c = await H2RawClient.ConnectAsync(ts.Port);
+        await c.SendHeadersAsync(1, true, H2.Get("/bytes?40000"));
+        await c.ExpectAsync(f => f.StreamId == 1 && f.Has(H2.EndStream), "the whole response");
+
+        await c.SendAsync(Enumerable.Range(0, 5 * Budget).Select(_ => H2.Frame(H2.WindowUpdate, 0, 0, H2.U32(1))).ToArray());
+        var goAway = await c.ExpectGoAwayAsync();
+        goAway.ErrorCode.Should().Be(H2.EnhanceYourCalm, "got {0}", goAway);
+    }
+
+    [Fact]
     public async Task HttpClient_large_upload_download_and_many_concurrent_streams_stay_under_the_default()
     {
         await using var ts = await StartH2Async();
