@@ -42,8 +42,9 @@ public sealed class Http2Options
     /// <summary>
     /// Flood protection for frames that cost work but make no progress (CVE-2019-9518): empty DATA without END_STREAM,
     /// zero-length HEADERS/CONTINUATION fragments, PRIORITY, RST_STREAM on closed streams, and WINDOW_UPDATE that does not
-    /// replenish window our DATA consumed (one WINDOW_UPDATE per DATA frame sent, per stream and on the connection, is
-    /// progress). More than this within one second closes the connection with GOAWAY ENHANCE_YOUR_CALM. Default 1000.
+    /// give back window our DATA consumed (counted in bytes, per stream and on the connection, in steps of at least
+    /// 1 KiB or the whole remainder). More than this within one second closes the connection with GOAWAY
+    /// ENHANCE_YOUR_CALM. Default 1000.
     /// </summary>
     public int MaxUnproductiveFramesPerSecond { get; set; } = 1000;
 
