@@ -673,7 +673,7 @@ internal sealed partial class Http2Connection
                 throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "WINDOW_UPDATE with increment 0.");
             }
 
-            if (!TakeWindowUpdateCredit(null, increment))
+            if (!TakeWindowUpdateCredit(ref _connectionWindowUpdateCredit, increment))
             {
                 CountUnproductiveFrame();
             }
@@ -696,7 +696,7 @@ internal sealed partial class Http2Connection
 
             // Closed streams: a WINDOW_UPDATE may cross our END_STREAM or RST_STREAM (RFC 9113 §5.1); ignore it,
             // counting it unless it replenishes DATA the stream was sent before it closed.
-            if (!TakeClosedStreamWindowUpdateCredit(increment))
+            if (!TakeWindowUpdateCredit(ref _closedStreamWindowUpdateCredit, increment))
             {
                 CountUnproductiveFrame();
             }
@@ -704,7 +704,7 @@ internal sealed partial class Http2Connection
             return;
         }
 
-        if (!TakeWindowUpdateCredit(stream, increment))
+        if (!TakeWindowUpdateCredit(ref stream.WindowUpdateCredit, increment))
         {
             CountUnproductiveFrame();
         }

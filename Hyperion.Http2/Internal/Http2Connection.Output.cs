@@ -267,41 +267,29 @@ internal sealed partial class Http2Connection
     }
 
     /// <summary>
-    /// True when a WINDOW_UPDATE gives back window that DATA we sent consumed; false for one that only grows an
-    /// untouched window, which is legal but, repeated, is a flood (CVE-2019-9517/9518 family). Credit is counted in
-    /// bytes, not frames: clients return window in their own steps (HttpClient every 1/8 of its window, so up to two
-    /// updates per 16 KiB frame). An increment under <see cref="MinProductiveIncrement"/> counts as progress only
-    /// when it clears all that is owed, so returning a frame's window a byte at a time is still a flood.
+    /// True when a WINDOW_UPDATE gives back window that DATA we sent consumed (<paramref name="credit"/>: the stream's,
+    /// the connection's, or what closed streams left); false for one that only grows an untouched window, which is
+    /// legal but, repeated, is a flood (CVE-2019-9517/9518 family). Credit is counted in bytes, not frames: clients
+    /// return window in their own steps (HttpClient every 1/8 of its window, so up to two updates per 16 KiB frame).
+    /// An increment under <see cref="MinProductiveIncrement"/> counts as progress only when it clears all that is
+    /// owed, so returning a frame's window a byte at a time is still a flood.
     /// </summary>
-    private bool TakeWindowUpdateCredit(Http2Stream? stream, int increment)
+    private bool TakeWindowUpdateCredit(ref long credit, int increment)
     {
         lock (_flowLock)
         {
-            if (stream is null)
+            if (credit <= 0)
             {
-                return TakeCredit(ref _connectionWindowUpdateCredit, increment);
+                return false;
             }
 
-            long credit = stream.WindowUpdateCredit;
-            bool productive = TakeCredit(ref credit, increment);
-            stream.WindowUpdateCredit = credit;
+            bool productive = increment >= MinProductiveIncrement || increment >= credit;
+            credit = Math.Max(0, credit - increment);
             return productive;
         }
     }
 
     private const int MinProductiveIncrement = 1024;
-
-    private static bool TakeCredit(ref long credit, int increment)
-    {
-        if (credit <= 0)
-        {
-            return false;
-        }
-
-        bool productive = increment >= MinProductiveIncrement || increment >= credit;
-        credit = Math.Max(0, credit - increment);
-        return productive;
-    }
 
     /// <summary>A closed stream's unspent credit stays valid: the client's WINDOW_UPDATE may cross our END_STREAM.</summary>
     private void KeepWindowUpdateCredit(Http2Stream stream)
@@ -310,14 +298,6 @@ internal sealed partial class Http2Connection
         {
             _closedStreamWindowUpdateCredit += stream.WindowUpdateCredit;
             stream.WindowUpdateCredit = 0;
-        }
-    }
-
-    private bool TakeClosedStreamWindowUpdateCredit(int increment)
-    {
-        lock (_flowLock)
-        {
-            return TakeCredit(ref _closedStreamWindowUpdateCredit, increment);
         }
     }
 

@@ -59,8 +59,8 @@ internal sealed partial class Http2Stream : IRequestBodyReader
     /// <summary>Our send window; guarded by the connection's flow lock.</summary>
     public long SendWindow { get; set; }
 
-    /// <summary>Bytes of DATA sent whose window the client has not yet given back by WINDOW_UPDATE; guarded by the flow lock.</summary>
-    public long WindowUpdateCredit { get; set; }
+    /// <summary>Bytes of DATA sent whose window the client has not yet given back by WINDOW_UPDATE; guarded by the flow lock (a field, so it can be passed by ref).</summary>
+    public long WindowUpdateCredit;
 
     /// <summary>When the response started waiting for window; null when it is not waiting.</summary>
     public long? WindowWaitStartedAt { get; private set; }

@@ -20,14 +20,33 @@ public sealed class RawConnection : IDisposable
 {
     private readonly Socket _socket;
     private readonly List<byte> _pending = [];
+    private int _readSize = 8192;
+    private int _pauseEveryReads;
+    private TimeSpan _pause;
+    private int _reads;
 
     private RawConnection(Socket socket) => _socket = socket;
 
-    public static async Task<RawConnection> ConnectAsync(int port)
+    /// <summary>Connects; a small <paramref name="receiveBufferSize"/> (set before connecting) makes the server's sends back up sooner.</summary>
+    public static async Task<RawConnection> ConnectAsync(int port, int? receiveBufferSize = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (receiveBufferSize is { } size)
+        {
+            socket.ReceiveBufferSize = size;
+        }
+
         await socket.ConnectAsync(IPAddress.Loopback, port);
         return new RawConnection(socket);
+    }
+
+    /// <summary>Reads at most <paramref name="readSize"/> bytes at a time and pauses after every <paramref name="pauseEveryReads"/> reads: a slow client.</summary>
+    public RawConnection ReadSlowly(int readSize, int pauseEveryReads, TimeSpan pause)
+    {
+        _readSize = readSize;
+        _pauseEveryReads = pauseEveryReads;
+        _pause = pause;
+        return this;
     }
 
     public Socket Socket => _socket;
@@ -124,7 +143,7 @@ public sealed class RawConnection : IDisposable
 
     private async Task<bool> FillAsync(CancellationToken ct)
     {
-        var buffer = new byte[8192];
+        var buffer = new byte[_readSize];
         int n;
         try
         {
@@ -141,6 +160,11 @@ public sealed class RawConnection : IDisposable
         }
 
         _pending.AddRange(buffer.AsSpan(0, n).ToArray());
+        if (_pauseEveryReads > 0 && ++_reads % _pauseEveryReads == 0)
+        {
+            await Task.Delay(_pause, ct);
+        }
+
         return true;
     }
 

@@ -303,35 +303,15 @@ public class EpollTransportTests : TransportTests
         // 8 MiB against a 64 KiB receive buffer read in small sips: sends hit EAGAIN and must resume on EPOLLOUT.
         var body = Pattern(8 * 1024 * 1024);
         await using var ts = await StartAsync(s => s.HandleStatic("GET", "/big", body, "application/octet-stream"), o => o.LoopCount = 1);
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 64 * 1024 };
-        await socket.ConnectAsync(IPAddress.Loopback, ts.Port);
-        await socket.SendAsync("GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"u8.ToArray());
+        using var c = (await RawConnection.ConnectAsync(ts.Port, receiveBufferSize: 64 * 1024))
+            .ReadSlowly(16 * 1024, pauseEveryReads: 16, TimeSpan.FromMilliseconds(1));
+        await c.SendAsync("GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         await Task.Delay(200); // let the server fill both socket buffers before the first read
 
-        var received = new MemoryStream();
-        var buffer = new byte[16 * 1024];
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        int reads = 0;
-        while (true)
-        {
-            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, cts.Token);
-            if (n == 0)
-            {
-                break;
-            }
-
-            received.Write(buffer, 0, n);
-            if (++reads % 16 == 0)
-            {
-                await Task.Delay(1);
-            }
-        }
-
-        var all = received.ToArray();
-        int headEnd = all.AsSpan().IndexOf("\r\n\r\n"u8);
-        headEnd.Should().BePositive();
-        Encoding.ASCII.GetString(all, 0, headEnd).Should().StartWith("HTTP/1.1 200 OK").And.Contain($"Content-Length: {body.Length}");
-        all.AsSpan(headEnd + 4).SequenceEqual(body).Should().BeTrue("every byte must arrive, in order");
+        var response = await c.ReadResponseAsync(timeout: TimeSpan.FromSeconds(60));
+        response.StatusLine.Should().StartWith("HTTP/1.1 200 OK");
+        response.Header("Content-Length").Should().Be(body.Length.ToString(CultureInfo.InvariantCulture));
+        response.Body.AsSpan().SequenceEqual(body).Should().BeTrue("every byte must arrive, in order");
     }
 
     [Fact]

@@ -137,14 +137,13 @@ internal sealed unsafe class EpollLoop : TransportLoop
     public override void SubmitSend(LoopConnection c, nint data, uint length)
     {
         c.SendInFlight = true;
-        _sends.Add(new PendingSend(c, data, (int)length));
+        _sends.Add(new PendingSend(c, data, (int)length, IsMessage: false));
     }
 
-    /// <summary>A gathered send: <see cref="PendingSend.Length"/> -1 marks <see cref="PendingSend.Data"/> as a struct msghdr.</summary>
     public override void SubmitSendMessage(LoopConnection c, nint message)
     {
         c.SendInFlight = true;
-        _sends.Add(new PendingSend(c, message, -1));
+        _sends.Add(new PendingSend(c, message, Length: 0, IsMessage: true));
     }
 
     protected override void ShutdownWrite(LoopConnection c) => SocketHelpers.ShutdownWrite(c.Fd);
@@ -266,7 +265,7 @@ internal sealed unsafe class EpollLoop : TransportLoop
                     continue;
                 }
 
-                int n = send.Length < 0
+                int n = send.IsMessage
                     ? SocketHelpers.SendMessage(c.Fd, (void*)send.Data)
                     : SocketHelpers.Send(c.Fd, (byte*)send.Data, send.Length);
                 if (n == SocketHelpers.WouldBlock)
@@ -322,5 +321,6 @@ internal sealed unsafe class EpollLoop : TransportLoop
         }
     }
 
-    private readonly record struct PendingSend(LoopConnection Connection, nint Data, int Length);
+    /// <summary>A send waiting for its turn: <see cref="Data"/> is <see cref="Length"/> bytes, or a struct msghdr when <see cref="IsMessage"/>.</summary>
+    private readonly record struct PendingSend(LoopConnection Connection, nint Data, int Length, bool IsMessage);
 }

@@ -42,14 +42,15 @@ internal abstract class TransportLoop
         _listenerPorts = listeners.Select(l => ((IPEndPoint)l.LocalEndPoint!).Port).ToArray();
         _listenerTls = listenerTls;
         Scheduler = new LoopScheduler(this);
-        _inputOptions = new PipeOptions(server.MemoryPool, readerScheduler: PipeScheduler.Inline, writerScheduler: Scheduler,
-            pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, minimumSegmentSize: 4096, useSynchronizationContext: false);
+        _inputOptions = InputOptions(PipeScheduler.Inline);
 
         // TLS connections read on the thread pool: a handshake costs about a millisecond of CPU and every record
         // needs decrypting, which on the loop thread would stall every other connection of the loop.
-        _tlsInputOptions = new PipeOptions(server.MemoryPool, readerScheduler: PipeScheduler.ThreadPool, writerScheduler: Scheduler,
-            pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, minimumSegmentSize: 4096, useSynchronizationContext: false);
+        _tlsInputOptions = InputOptions(PipeScheduler.ThreadPool);
         _thread = new Thread(Run) { IsBackground = true, Name = $"{threadName}-{index}" };
+
+        PipeOptions InputOptions(PipeScheduler readerScheduler) => new(server.MemoryPool, readerScheduler, writerScheduler: Scheduler,
+            pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, minimumSegmentSize: 4096, useSynchronizationContext: false);
     }
 
     public int Index { get; }
