@@ -100,15 +100,6 @@ public static unsafe class SqePrep
         sqe->Len = 1;
         sqe->UserData = userData;
     }
-
-    /// <summary>shutdown(2) of the write side.</summary>
-    public static void ShutdownWrite(IoUringSqe* sqe, int fd, ulong userData)
-    {
-        sqe->Opcode = (byte)IoUringOp.Shutdown;
-        sqe->Fd = fd;
-        sqe->Len = 1; // SHUT_WR
-        sqe->UserData = userData;
-    }
 }
 
 /// <summary>struct __kernel_timespec.</summary>

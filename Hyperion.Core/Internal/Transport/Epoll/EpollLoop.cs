@@ -146,7 +146,6 @@ internal sealed unsafe class EpollLoop : TransportLoop
         _sends.Add(new PendingSend(c, message, Length: 0, IsMessage: true));
     }
 
-    protected override void ShutdownWrite(LoopConnection c) => SocketHelpers.ShutdownWrite(c.Fd);
 
     /// <summary>A send waiting for room completes as cancelled on the next pass; closing the fd removes it from the epoll set.</summary>
     protected override void ReleaseIo(LoopConnection c)

@@ -226,7 +226,13 @@ internal sealed unsafe class IoUringLoop : TransportLoop
         c.SendInFlight = true;
     }
 
-    protected override void ShutdownWrite(LoopConnection c) => SqePrep.ShutdownWrite(NextSqe(), c.Fd, KindIgnore << 56);
+    /// <summary>
+    /// Closes through the ring, after the cancels <see cref="ReleaseIo"/> queued and any receive or send queued this
+    /// iteration: SQEs are issued in order and each takes its file reference when issued, so the number is reused only
+    /// after every request naming it holds the old socket. A close(2) here would free it while those SQEs still wait
+    /// in the submission queue, and another loop's accept could take it in between (item 1 of #10).
+    /// </summary>
+    protected override void CloseDescriptor(LoopConnection c) => SqePrep.Close(NextSqe(), c.Fd, KindIgnore << 56);
 
     /// <summary>
     /// Cancels by user_data (cancel-by-fd would need the fd to stay open); the fd is closed right after. The kernel

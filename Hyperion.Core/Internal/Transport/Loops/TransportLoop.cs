@@ -144,11 +144,15 @@ internal abstract class TransportLoop
     /// <summary>Like <see cref="SubmitSend"/> for a gathered send: <paramref name="message"/> is a struct msghdr whose iovecs stay valid until completion.</summary>
     public abstract void SubmitSendMessage(LoopConnection c, nint message);
 
-    /// <summary>Half-closes the connection's sending side.</summary>
-    protected abstract void ShutdownWrite(LoopConnection c);
-
     /// <summary>Stops the kernel work in flight for a connection that is being closed; the descriptor is closed after this.</summary>
     protected abstract void ReleaseIo(LoopConnection c);
+
+    /// <summary>
+    /// Gives the connection's descriptor back to the kernel. The number is free for the next accept (of any loop, or
+    /// any open in the process) the moment this runs, so a subclass that queues work naming the fd must close it
+    /// in order after that work: a request that resolves the number later would reach whoever reused it.
+    /// </summary>
+    protected virtual void CloseDescriptor(LoopConnection c) => SocketHelpers.Close(c.Fd);
 
     /// <summary>Stops accepting on this loop's listeners (kernel side); the base disposes the listener sockets.</summary>
     protected abstract void StopListeners();
@@ -332,7 +336,10 @@ internal abstract class TransportLoop
         c.CompleteInput(null);
         c.Lingering = true;
         c.LingerDeadline = Environment.TickCount64 + 2000;
-        ShutdownWrite(c);
+
+        // A plain syscall on every loop, never a queued request: io_uring runs shutdown on a worker that resolves the
+        // descriptor late, after the close below may have handed the number to the next connection (item 1 of #10).
+        SocketHelpers.ShutdownWrite(c.Fd);
         EnsureRecv(c);
     }
 
@@ -353,7 +360,7 @@ internal abstract class TransportLoop
         }
 
         c.CompleteInput(null);
-        SocketHelpers.Close(c.Fd);
+        CloseDescriptor(c);
         c.Output.OnConnectionClosed();
         if (c.Protocol is { } protocol)
         {
