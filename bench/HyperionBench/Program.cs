@@ -8,6 +8,7 @@ using HyperionBench;
 // Same response bytes as bench/peers/KestrelHello:
 //   /hello  HandleStatic (pre-built bytes)            /dyn  dynamic-block Handle
 //   /json   dynamic-block Handle, System.Text.Json serialisation per request (the "work" row)
+//   /static16k  HandleStatic, a 16 KiB body (bench/abuse.sh's clients that never read)
 //   other   the Rack app (run.sh uses /app)
 int port = 8080;
 TransportKind transport = TransportKind.Sockets;
@@ -44,6 +45,7 @@ server.UseHttp2();
 const string ContentType = "text/plain";
 const string JsonContentType = "application/json; charset=utf-8";
 server.HandleStatic("GET", "/hello", "Hello, World!", contentType: ContentType);
+server.HandleStatic("GET", "/static16k", new string('x', 16 * 1024), contentType: ContentType);
 server.Handle("GET", "/dyn", env => RackResponse.Text(200, "Hello, World!", ContentType));
 server.Handle("GET", "/json", env =>
     RackResponse.Bytes(200, JsonSerializer.SerializeToUtf8Bytes(new Message("Hello, World!"), BenchJsonContext.Default.Message), JsonContentType));

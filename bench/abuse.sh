@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# bench/abuse.sh: what hostile clients cost the normal ones. wrk drives keep-alive load (/hello, -c50) against one
+# Hyperion transport, first alone (the baseline), then beside each abuser of bench/tools/abuse.py in turn:
+#   slowloris     5,000 connections sending a header byte every 10 s
+#   noread        1,000 connections pipelining GETs of a 16 KiB static route and never reading
+#   reset         connect, request, TCP reset, at full speed (issue #10 item 1's pattern)
+#   rapidreset    h2c HEADERS + RST_STREAM at full speed
+#   continuation  h2c HEADERS followed by endless CONTINUATION frames
+# For each: normal r/s and p99 against the baseline, server RSS peak, wrk's errors (target 0, p99 within 2x, RSS
+# bounded by the server's limits), whether the server still answers, and the abuser's own counts.
+#
+# Usage: bench/abuse.sh [--transport iouring|epoll|sockets] [--duration 20] [--only kind,kind] [--port 18095] [--no-build]
+# Env: SERVER_CPUS (default 0), CLIENT_CPUS (default 1; wrk and the abuser share it). Writes bench/results/abuse-*.md.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+transport=iouring duration=20 port=18095 build=1 only=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --transport) transport=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --port) port=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) die "unknown argument $1" ;;
+  esac
+done
+[[ $transport == sockets || $transport == iouring || $transport == epoll ]] || die "--transport must be sockets, iouring or epoll"
+kinds=(slowloris noread reset rapidreset continuation)
+[ -n "$only" ] && IFS=, read -ra kinds <<<"$only"
+
+need_tool wrk wrk
+/usr/bin/python3 -c 'import asyncio' || die "/usr/bin/python3 is needed for bench/tools/abuse.py"
+# 5,000 slowloris sockets on each side: raise the soft limit to the hard one for the server and the abuser.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+[ "$(ulimit -n)" -ge 12000 ] || log "ulimit -n is $(ulimit -n): slowloris at 5,000 connections may hit it"
+[ $build = 1 ] && build_release HyperionBench
+
+stamp=$(date -u +%Y-%m-%dT%H%M)
+mkdir -p "$BENCH_DIR/results"
+out="$BENCH_DIR/results/abuse-$transport-$stamp.md"
+
+start_hyperion "$port" "$transport"; pid=$STARTED_PID
+url="http://127.0.0.1:$port/hello"
+wait_ready "$url" "$pid"
+banner=$(head -1 "$BENCH_TMP/hyperion-$transport-$port.log")
+log "warming up 20 s"
+taskset -c "$CLIENT_CPUS" wrk -t1 -c50 -d20s "$url" >/dev/null 2>&1
+
+# run_row <name> [abuser args]: wrk for $duration s (after a 5 s head start for the abuser), RSS sampled every 0.2 s.
+run_row() {
+  local name=$1; shift
+  local abuser="" rss_file="$BENCH_TMP/rss-$name" abuse_out="$BENCH_TMP/abuse-$name.txt"
+  wait_server_idle "$SERVER_CPUS"
+  if [ $# -gt 0 ]; then
+    taskset -c "$CLIENT_CPUS" /usr/bin/python3 "$BENCH_DIR/tools/abuse.py" "$@" >"$abuse_out" 2>&1 &
+    abuser=$!
+    sleep 5
+  fi
+  : >"$rss_file"
+  ( while [ ! -e "$BENCH_TMP/row.done" ]; do awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" >>"$rss_file"; sleep 0.2; done ) &
+  local sampler=$!
+  taskset -c "$CLIENT_CPUS" wrk -t1 -c50 -d"${duration}s" --timeout 5s --latency "$url" >"$BENCH_TMP/wrk-$name.txt" 2>&1
+  touch "$BENCH_TMP/row.done"; wait "$sampler"; rm -f "$BENCH_TMP/row.done"
+  [ -n "$abuser" ] && wait "$abuser"
+  local alive=no
+  curl -fsS -o /dev/null --max-time 3 "$url" && alive=yes
+  echo "$name|$(sort -n "$rss_file" | tail -1)|$alive|$(tail -1 "$abuse_out" 2>/dev/null)" >>"$BENCH_TMP/rows"
+  cp "$BENCH_TMP/wrk-$name.txt" "$BENCH_DIR/results/abuse-$transport-$stamp-wrk-$name.txt" 2>/dev/null
+}
+
+: >"$BENCH_TMP/rows"
+log "baseline: wrk alone"
+run_row baseline
+abuse_seconds=$((duration + 5))
+for kind in "${kinds[@]}"; do
+  log "row: $kind"
+  case $kind in
+    slowloris) run_row slowloris slowloris "$port" "$abuse_seconds" 5000 ;;
+    noread) run_row noread noread "$port" "$abuse_seconds" 1000 /static16k ;;
+    reset) run_row reset reset "$port" "$abuse_seconds" 8 ;;
+    rapidreset) run_row rapidreset rapidreset "$port" "$abuse_seconds" 4 ;;
+    continuation) run_row continuation continuation "$port" "$abuse_seconds" 4 ;;
+    *) die "unknown kind $kind" ;;
+  esac
+done
+log "a final baseline, so drift over the run shows"
+run_row baseline-after
+
+/usr/bin/python3 - "$BENCH_TMP" "$banner" "$transport" "$duration" >"$out" <<'PY'
+import re, sys, os
+tmp, banner, transport, duration = sys.argv[1:]
+def unit(v, u): return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[u]
+rows = []
+for line in open(os.path.join(tmp, "rows")):
+    name, rss, alive, counts = line.rstrip("\n").split("|", 3)
+    wrk = open(os.path.join(tmp, f"wrk-{name}.txt")).read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", wrk)
+    se = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", wrk)
+    n2 = re.search(r"Non-2xx or 3xx responses: (\d+)", wrk)
+    errors = (sum(map(int, se.groups())) if se else 0) + (int(n2.group(1)) if n2 else 0)
+    rows.append((name, rps, unit(*p99.groups()) if p99 else float("nan"), errors, int(rss or 0) / 1024, alive, counts))
+base = rows[0]
+print(f"# bench/abuse.sh, {transport}, {duration} s per row\n")
+print(f"{banner}; server on core(s) {os.environ.get('SERVER_CPUS', '0')}, wrk and the abuser on {os.environ.get('CLIENT_CPUS', '1')}; wrk -t1 -c50 /hello\n")
+print("| row | normal r/s | vs baseline | p99 ms | p99 vs baseline | errors seen by normal clients | server RSS peak MiB | answers after | abuser counts |")
+print("|---|---|---|---|---|---|---|---|---|")
+for name, rps, p99, errors, rss, alive, counts in rows:
+    print(f"| {name} | {rps:,.0f} | {rps / base[1]:.2f}x | {p99:.2f} | {p99 / base[2]:.2f}x | {errors} | {rss:.1f} | {alive} | {counts.split(' ', 1)[-1] if counts else ''} |")
+verdict = all(r[3] == 0 and r[5] == "yes" and r[2] <= 2 * base[2] for r in rows)
+print(f"\nverdict: {'PASS' if verdict else 'FAIL'} (0 errors, p99 within 2x of the baseline, server answers after every row)")
+PY
+cat "$out"
+echo "abuse: $out"
