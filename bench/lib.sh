@@ -154,6 +154,12 @@ group_fds() { # group_fds <pgid>
   echo "$total"
 }
 
+# Open sockets, eventfds and other anonymous descriptors of one process: what a connection leak leaves behind. Files
+# the runtime opens lazily under load (an assembly, /dev/urandom for the first TLS handshake) are not counted.
+socket_fds() { # socket_fds <pid>
+  ls -l "/proc/$1/fd" 2>/dev/null | grep -cE 'socket:|anon_inode:'
+}
+
 # Busy ticks and total ticks of a set of cores from /proc/stat ("0", "1", "0-1", "0,2").
 cores_ticks() { # cores_ticks <cpu list> -> "busy total"
   local list=$1 cpus=() part a b

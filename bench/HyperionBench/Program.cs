@@ -13,6 +13,8 @@ using HyperionBench;
 int port = 8080;
 TransportKind transport = TransportKind.Sockets;
 int loops = 1;
+int tlsPort = 0;
+string? tlsCert = null, tlsKey = null;
 for (int i = 0; i < args.Length - 1; i++)
 {
     switch (args[i])
@@ -30,6 +32,15 @@ for (int i = 0; i < args.Length - 1; i++)
                 _ => throw new ArgumentException($"--transport must be sockets, iouring, epoll or auto, not '{args[i + 1]}'"),
             };
             break;
+        case "--tls-port":
+            tlsPort = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+            break;
+        case "--tls-cert":
+            tlsCert = args[i + 1];
+            break;
+        case "--tls-key":
+            tlsKey = args[i + 1];
+            break;
         case "--loops":
             loops = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             break;
@@ -37,7 +48,15 @@ for (int i = 0; i < args.Length - 1; i++)
 }
 
 // One loop by default: run.sh pins the server to one core, and a second ring thread would only contend for it.
-var server = new HyperionServer(new HyperionOptions { Port = port, Transport = transport, LoopCount = loops });
+var options = new HyperionOptions { Port = port, Transport = transport, LoopCount = loops };
+if (tlsPort != 0)
+{
+    // --tls-port N --tls-cert FILE --tls-key FILE: HTTPS on a second port beside the cleartext one (bench/soak.sh --mixed).
+    options.Listen(options.Address, port).ListenTls(options.Address, tlsPort,
+        tlsCert ?? throw new ArgumentException("--tls-port needs --tls-cert"), tlsKey ?? throw new ArgumentException("--tls-port needs --tls-key"));
+}
+
+var server = new HyperionServer(options);
 
 // h2c on the same port (prior knowledge), for run.sh's HTTP/2 rows against Kestrel's h2c listener.
 server.UseHttp2();
