@@ -83,9 +83,10 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         }
 
         Interlocked.Add(ref _received, data.Length);
-        if (_declaredLength >= 0 && (_received > _declaredLength || (endStream && _received != _declaredLength)))
+        if (_declaredLength >= 0 && !IsReset && (_received > _declaredLength || (endStream && _received != _declaredLength)))
         {
-            // RFC 9113 §8.1.1: DATA that does not add up to content-length makes the request malformed.
+            // RFC 9113 §8.1.1: DATA that does not add up to content-length makes the request malformed. Not once we have
+            // reset the stream: the message is abandoned and its frames are discarded (§5.1), live stream or closed.
             error = Http2ErrorCode.ProtocolError;
             return false;
         }
