@@ -307,8 +307,12 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         await _input.CompleteAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Called by a stream when its request and response are both done (or it was reset).</summary>
-    internal void OnStreamClosed(Http2Stream stream)
+    /// <summary>
+    /// Called by a stream when its request and response are both done (or it was reset). <paramref name="stopSending"/>:
+    /// the response ended first; RST_STREAM NO_ERROR goes out only once the stream has left the live table, so a client
+    /// that has seen it always meets the closed state, and before a stopping connection can finish.
+    /// </summary>
+    internal void OnStreamClosed(Http2Stream stream, bool stopSending)
     {
         bool last;
         lock (_streamsLock)
@@ -321,6 +325,12 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
             // The same state object moves to the memory of closed streams: nothing the read loop records is lost.
             _closed.Add(stream.State);
             last = _streams.Count == 0;
+        }
+
+        if (stopSending)
+        {
+            QueueRstStream(stream.Id, Http2ErrorCode.NoError);
+            ScheduleFlush();
         }
 
         KeepWindowUpdateCredit(stream);

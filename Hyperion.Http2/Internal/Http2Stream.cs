@@ -244,12 +244,12 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         waiter?.TrySetException(reason);
     }
 
-    /// <summary>Removes the stream from the connection (idempotent); the app may still be finishing.</summary>
-    public void Close()
+    /// <summary>Removes the stream from the connection (idempotent); the app may still be finishing. <paramref name="stopSending"/>: send RST_STREAM NO_ERROR.</summary>
+    public void Close(bool stopSending = false)
     {
         if (Interlocked.Exchange(ref _closed, 1) == 0)
         {
-            _connection.OnStreamClosed(this);
+            _connection.OnStreamClosed(this, stopSending);
         }
     }
 
@@ -410,14 +410,8 @@ internal sealed partial class Http2Stream : IRequestBodyReader
 
     private void Finish()
     {
-        if (!State.EndedByPeer && _closed == 0 && State.Set(Http2StreamFlags.ResetSent))
-        {
-            // RFC 9113 §8.1: a complete response may end the exchange while the client still sends; tell it to stop.
-            _connection.QueueRstStream(Id, Http2ErrorCode.NoError);
-            _connection.ScheduleFlush();
-        }
-
-        Close();
+        // RFC 9113 §8.1: a complete response may end the exchange while the client still sends; tell it to stop.
+        Close(stopSending: !State.EndedByPeer && _closed == 0 && State.Set(Http2StreamFlags.ResetSent));
 
         CompleteBodyWriter(null);
         _body?.Reader.Complete();
