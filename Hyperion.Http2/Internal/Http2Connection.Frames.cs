@@ -95,19 +95,21 @@ internal sealed partial class Http2Connection
         return payload.Slice(1 + prefix, payload.Length - 1 - prefix - padding);
     }
 
-    private Http2Stream? FindStream(int id)
+    /// <summary>
+    /// A stream's state, live or closed, and the live stream if it is still running. Null for an id that is idle,
+    /// was skipped (§5.1.1), was ignored after our GOAWAY, or closed so long ago that it was forgotten. Every rule below
+    /// reads the state, never whether the route has finished, so the answer does not depend on timing.
+    /// </summary>
+    private Http2StreamState? FindState(int id, out Http2Stream? live)
     {
         lock (_streamsLock)
         {
-            return _streams.GetValueOrDefault(id);
-        }
-    }
+            if (_streams.TryGetValue(id, out live))
+            {
+                return live.State;
+            }
 
-    private int ClosedState(int id)
-    {
-        lock (_streamsLock)
-        {
-            return _closed.Lookup(id);
+            return _closed.Find(id);
         }
     }
 
@@ -133,8 +135,8 @@ internal sealed partial class Http2Connection
         }
 
         Interlocked.Add(ref _connectionReceiveWindow, -flowLength);
-        var stream = FindStream(header.StreamId);
-        if (stream is null)
+        var state = FindState(header.StreamId, out var stream);
+        if (state is null)
         {
             if (header.StreamId > _highestStreamId)
             {
@@ -142,21 +144,46 @@ internal sealed partial class Http2Connection
                 throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "DATA on an idle stream.");
             }
 
+            // §5.1: still counted against the connection window (§6.9.1), then handed back.
             CreditConnectionWindow(flowLength);
-            if (ClosedState(header.StreamId) == 2)
+            if (header.StreamId <= _goAwayLastStreamId)
             {
-                // RFC 9113 §5.1: frames on a stream we reset may still be in flight; ignore them.
+                // A skipped id is closed (§5.1.1), and so is one closed too long ago to remember: STREAM_CLOSED, as
+                // for a remembered one. Streams past our final GOAWAY are discarded (§6.8).
+                ResetClosedStream(header.StreamId, null, Http2ErrorCode.StreamClosed);
+            }
+
+            return;
+        }
+
+        if (state.EndedByPeer)
+        {
+            // RFC 9113 §5.1: after the client's own END_STREAM (half-closed (remote): "MUST respond with a stream error
+            // of type STREAM_CLOSED") or its own RST_STREAM, DATA is the client's error whatever our side has done.
+            // The same stream error when our response has also ended (closed), where §5.1 would allow a connection
+            // error: the client cannot know which of the two states it hit, so the answer must not depend on it.
+            CreditConnectionWindow(flowLength);
+            ResetLiveOrClosedStream(state, stream, Http2ErrorCode.StreamClosed);
+            return;
+        }
+
+        if (stream is null)
+        {
+            // We reset the stream (an early response's NO_ERROR, or an error) and the client has not ended it:
+            // DATA sent before it saw our RST_STREAM may still arrive and is discarded (§5.1), though it still has to
+            // fit the stream window we granted (§6.9.1 holds in every state) and its END_STREAM still counts.
+            CreditConnectionWindow(flowLength);
+            if (!state.TryTakeReceiveWindow(flowLength))
+            {
+                ResetClosedStream(header.StreamId, state, Http2ErrorCode.FlowControlError);
                 return;
             }
 
-            throw new Http2ConnectionException(Http2ErrorCode.StreamClosed, "DATA on a closed stream.");
-        }
+            if (header.HasFlag(Http2FrameFlags.EndStream))
+            {
+                state.Set(Http2StreamFlags.EndStreamReceived);
+            }
 
-        if (stream.RequestEnded)
-        {
-            // RFC 9113 §5.1: half-closed (remote) takes no more DATA.
-            CreditConnectionWindow(flowLength);
-            ResetStream(stream, Http2ErrorCode.StreamClosed);
             return;
         }
 
@@ -287,10 +314,29 @@ internal sealed partial class Http2Connection
 
     private void OnHeaderBlock(int streamId, bool endStream, in ReadOnlySequence<byte> block)
     {
-        var existing = FindStream(streamId);
-        if (existing is not null)
+        var state = FindState(streamId, out var existing);
+        if (existing is not null && !state!.EndedByPeer)
         {
             OnTrailers(existing, endStream, block);
+            return;
+        }
+
+        if (state is not null)
+        {
+            // The block is decoded all the same, so the HPACK table stays in step (§4.3, §5.1).
+            DecodeDiscard(block);
+            if (state.EndedByPeer)
+            {
+                // §5.1: HEADERS after the client's own END_STREAM or RST_STREAM: STREAM_CLOSED, stream error, whether
+                // or not our response has ended too (see OnData).
+                ResetLiveOrClosedStream(state, existing, Http2ErrorCode.StreamClosed);
+            }
+            else if (endStream)
+            {
+                // Trailers that crossed our RST_STREAM (§5.1: discarded); what the client sends after them is its error.
+                state.Set(Http2StreamFlags.EndStreamReceived);
+            }
+
             return;
         }
 
@@ -302,15 +348,16 @@ internal sealed partial class Http2Connection
 
         if (streamId <= _highestStreamId)
         {
-            int state = ClosedState(streamId);
-            if (state == 2)
+            if (streamId > _goAwayLastStreamId)
             {
+                // A stream ignored after our final GOAWAY (§6.8): discard, keeping the HPACK table in step.
                 DecodeDiscard(block);
                 return;
             }
 
-            // RFC 9113 §5.1: HEADERS on a closed stream; §5.1.1: a reused or lower id.
-            throw new Http2ConnectionException(state == 1 ? Http2ErrorCode.StreamClosed : Http2ErrorCode.ProtocolError, "HEADERS on a closed or lower stream id.");
+            // RFC 9113 §5.1.1: a new stream's id must exceed every id used; a skipped id (or one closed too long ago to
+            // remember, which cannot be told apart from it) is "an unexpected stream identifier".
+            throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "HEADERS on a lower stream id that is not open.");
         }
 
         _highestStreamId = streamId;
@@ -318,8 +365,7 @@ internal sealed partial class Http2Connection
         bool fits = Decode(block);
         if (_headerSelfDependent)
         {
-            QueueRstStream(streamId, Http2ErrorCode.ProtocolError);
-            MarkClosed(streamId, resetByUs: true);
+            ResetNewStream(streamId, Http2ErrorCode.ProtocolError);
             return;
         }
 
@@ -332,8 +378,7 @@ internal sealed partial class Http2Connection
         if (ActiveStreams >= _options.MaxConcurrentStreams)
         {
             // RFC 9113 §5.1.2: over SETTINGS_MAX_CONCURRENT_STREAMS; REFUSED_STREAM tells the client it may retry.
-            QueueRstStream(streamId, Http2ErrorCode.RefusedStream);
-            MarkClosed(streamId, resetByUs: true);
+            ResetNewStream(streamId, Http2ErrorCode.RefusedStream);
             return;
         }
 
@@ -349,8 +394,7 @@ internal sealed partial class Http2Connection
         if (_sink.Malformed is not null)
         {
             // RFC 9113 §8.1.1: a malformed request is a stream error of type PROTOCOL_ERROR.
-            QueueRstStream(streamId, Http2ErrorCode.ProtocolError);
-            MarkClosed(streamId, resetByUs: true);
+            ResetNewStream(streamId, Http2ErrorCode.ProtocolError);
             return;
         }
 
@@ -374,13 +418,6 @@ internal sealed partial class Http2Connection
             return;
         }
 
-        if (stream.RequestEnded)
-        {
-            // RFC 9113 §5.1: HEADERS on a half-closed (remote) stream.
-            ResetStream(stream, Http2ErrorCode.StreamClosed);
-            return;
-        }
-
         if (!endStream || !fits || _sink.Malformed is not null)
         {
             // RFC 9113 §8.1: trailers must end the stream and carry no pseudo-headers; else malformed.
@@ -394,11 +431,30 @@ internal sealed partial class Http2Connection
         }
     }
 
-    private void MarkClosed(int streamId, bool resetByUs)
+    /// <summary>A stream error on a stream, live or closed.</summary>
+    private void ResetLiveOrClosedStream(Http2StreamState state, Http2Stream? live, Http2ErrorCode code)
     {
-        lock (_streamsLock)
+        if (live is not null)
         {
-            _closed.Add(streamId, resetByUs);
+            ResetStream(live, code);
+        }
+        else
+        {
+            ResetClosedStream(state.Id, state, code);
+        }
+    }
+
+    /// <summary>A stream error on any id that is not idle-by-rule: live, remembered, or unknown (skipped, forgotten).</summary>
+    private void ResetAnyStream(int streamId, Http2ErrorCode code)
+    {
+        var state = FindState(streamId, out var live);
+        if (state is null)
+        {
+            ResetClosedStream(streamId, null, code);
+        }
+        else
+        {
+            ResetLiveOrClosedStream(state, live, code);
         }
     }
 
@@ -414,9 +470,9 @@ internal sealed partial class Http2Connection
 
         if (header.Length != 5)
         {
-            // RFC 9113 §6.3: wrong length is a stream error of type FRAME_SIZE_ERROR.
-            QueueRstStream(header.StreamId, Http2ErrorCode.FrameSizeError);
-            MarkClosed(header.StreamId, resetByUs: true);
+            // RFC 9113 §6.3: wrong length is a stream error of type FRAME_SIZE_ERROR. PRIORITY is allowed in every
+            // state and opens nothing (§5.1), so an idle id stays idle.
+            ResetAnyStream(header.StreamId, Http2ErrorCode.FrameSizeError);
             return;
         }
 
@@ -424,16 +480,7 @@ internal sealed partial class Http2Connection
         payload.CopyTo(fields);
         if ((int)(BinaryPrimitives.ReadUInt32BigEndian(fields) & 0x7FFFFFFF) == header.StreamId)
         {
-            var stream = FindStream(header.StreamId);
-            if (stream is not null)
-            {
-                ResetStream(stream, Http2ErrorCode.ProtocolError);
-            }
-            else
-            {
-                QueueRstStream(header.StreamId, Http2ErrorCode.ProtocolError);
-                MarkClosed(header.StreamId, resetByUs: true);
-            }
+            ResetAnyStream(header.StreamId, Http2ErrorCode.ProtocolError);
         }
 
         // Otherwise accepted and ignored: RFC 9113 §5.3.2 deprecates the priority signals.
@@ -459,16 +506,24 @@ internal sealed partial class Http2Connection
 
         // Counted whether or not the stream had finished: a cheap request answered inline still cost us the work.
         CountReset();
-        var stream = FindStream(header.StreamId);
+        var state = FindState(header.StreamId, out var stream);
+
+        // Recorded even when our side had already finished: from here on DATA or HEADERS from the client on this
+        // stream is STREAM_CLOSED (§5.1). Never answered with RST_STREAM (§5.4.2).
+        bool first = state?.Set(Http2StreamFlags.ResetReceived) ?? false;
         if (stream is null)
         {
-            // RST_STREAM on a stream that is already closed changes nothing.
+            // §5.1: RST_STREAM may cross our END_STREAM or RST_STREAM; it stops nothing more.
             CountUnproductiveFrame();
             return;
         }
 
-        stream.Abort(new IOException("The client reset the stream."));
-        stream.Close(resetByUs: false);
+        if (first)
+        {
+            stream.Abort(new IOException("The client reset the stream."));
+        }
+
+        stream.Close();
     }
 
     private void CountReset()
@@ -594,16 +649,17 @@ internal sealed partial class Http2Connection
             return;
         }
 
-        Http2Stream[] streams;
+        (Http2StreamState State, Http2Stream? Live)[] streams;
         lock (_streamsLock)
         {
-            streams = [.. _streams.Values];
+            streams = [.. _streams.Values.Select(s => (s.State, (Http2Stream?)s)), .. _closed.States.Select(s => (s, (Http2Stream?)null))];
         }
 
-        foreach (var s in streams)
+        foreach (var (state, live) in streams)
         {
-            // RFC 9113 §6.9.2: the change applies to every open stream; past 2^31-1 is a connection error.
-            if (!AdjustStreamSendWindow(s, delta))
+            // RFC 9113 §6.9.2: the change applies to every window we keep (closed streams' too, so a later WINDOW_UPDATE
+            // on one is judged against the window the client sees); past 2^31-1 is a connection error.
+            if (!AdjustStreamSendWindow(state, live, delta))
             {
                 throw new Http2ConnectionException(Http2ErrorCode.FlowControlError, "SETTINGS_INITIAL_WINDOW_SIZE overflows a stream window.");
             }
@@ -686,39 +742,48 @@ internal sealed partial class Http2Connection
             return;
         }
 
-        var stream = FindStream(header.StreamId);
-        if (stream is null)
+        var state = FindState(header.StreamId, out var stream);
+        if (state is null && header.StreamId > _highestStreamId)
         {
-            if (header.StreamId > _highestStreamId)
-            {
-                throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "WINDOW_UPDATE on an idle stream.");
-            }
-
-            // Closed streams: a WINDOW_UPDATE may cross our END_STREAM or RST_STREAM (RFC 9113 §5.1); ignore it,
-            // counting it unless it replenishes DATA the stream was sent before it closed.
-            if (!TakeWindowUpdateCredit(ref _closedStreamWindowUpdateCredit, increment))
-            {
-                CountUnproductiveFrame();
-            }
-
-            return;
+            // RFC 9113 §5.1: idle streams take only HEADERS and PRIORITY.
+            throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, "WINDOW_UPDATE on an idle stream.");
         }
 
-        if (!TakeWindowUpdateCredit(ref stream.WindowUpdateCredit, increment))
+        // Closed streams: a WINDOW_UPDATE may cross our END_STREAM or RST_STREAM (§5.1) and is accepted, counted as
+        // no progress unless it replenishes DATA the stream was sent before it closed.
+        bool productive = stream is not null
+            ? TakeWindowUpdateCredit(ref stream.WindowUpdateCredit, increment)
+            : TakeWindowUpdateCredit(ref _closedStreamWindowUpdateCredit, increment);
+        if (!productive)
         {
             CountUnproductiveFrame();
         }
 
-        if (increment == 0)
+        if (state is null)
         {
-            ResetStream(stream, Http2ErrorCode.ProtocolError);
+            // A skipped id, one ignored after our GOAWAY, or one forgotten: its window is unknown, so only the rule that
+            // holds whatever the window is can apply.
+            if (increment == 0 && header.StreamId <= _goAwayLastStreamId)
+            {
+                ResetClosedStream(header.StreamId, null, Http2ErrorCode.ProtocolError);
+            }
+
             return;
         }
 
-        if (!AdjustStreamSendWindow(stream, increment))
+        if (increment == 0)
         {
-            // RFC 9113 §6.9.1: a stream window above 2^31-1 is a stream error.
-            ResetStream(stream, Http2ErrorCode.FlowControlError);
+            // RFC 9113 §6.9: "a flow-control window increment of 0 as a stream error of type PROTOCOL_ERROR", in every
+            // state: on a stream we have finished or reset too (§5.4.2 allows the extra RST_STREAM).
+            ResetLiveOrClosedStream(state, stream, Http2ErrorCode.ProtocolError);
+            return;
+        }
+
+        if (!AdjustStreamSendWindow(state, stream, increment))
+        {
+            // RFC 9113 §6.9.1: a stream window above 2^31-1 is a stream error of type FLOW_CONTROL_ERROR; a closed
+            // stream's window is remembered, so the answer is the same after our response has ended.
+            ResetLiveOrClosedStream(state, stream, Http2ErrorCode.FlowControlError);
         }
     }
 
@@ -728,8 +793,7 @@ internal sealed partial class Http2Connection
         if (endStream && sink.ContentLength > 0)
         {
             // RFC 9113 §8.1.1: a content-length that the DATA frames (none here) cannot match is malformed.
-            QueueRstStream(streamId, Http2ErrorCode.ProtocolError);
-            MarkClosed(streamId, resetByUs: true);
+            ResetNewStream(streamId, Http2ErrorCode.ProtocolError);
             return;
         }
 

@@ -109,18 +109,55 @@ internal sealed partial class Http2Connection
         QueueFrame(Http2FrameType.WindowUpdate, Http2FrameFlags.None, streamId, payload);
     }
 
-    /// <summary>Sends RST_STREAM, fails the stream's app side and closes it (a stream error, RFC 9113 §5.4.2).</summary>
+    /// <summary>
+    /// A stream error on a live stream (RFC 9113 §5.4.2): sends RST_STREAM, fails the app side and closes the stream.
+    /// Reported even after the RST_STREAM NO_ERROR of an early response; never twice (§5.4).
+    /// </summary>
     internal void ResetStream(Http2Stream stream, Http2ErrorCode code)
     {
-        if (!stream.MarkReset())
+        if (!MarkStreamError(stream.State))
         {
             return;
         }
 
         QueueRstStream(stream.Id, code);
         stream.Abort(new IOException($"The stream was reset ({code})."));
-        stream.Close(resetByUs: true);
+        stream.Close();
         ScheduleFlush();
+    }
+
+    /// <summary>
+    /// A stream error on a stream that is no longer live: its remembered state (null when the id was skipped or
+    /// forgotten) says whether one was already reported. RFC 9113 §5.4.2 lets RST_STREAM answer frames on a closed
+    /// stream; each costs us a write, so it counts as a frame that makes no progress.
+    /// </summary>
+    private void ResetClosedStream(int streamId, Http2StreamState? state, Http2ErrorCode code)
+    {
+        if (state is not null && !MarkStreamError(state))
+        {
+            return;
+        }
+
+        CountUnproductiveFrame();
+        QueueRstStream(streamId, code);
+    }
+
+    /// <summary>A stream error on an id that has no live stream, remembered as reset by us (refused, malformed).</summary>
+    private void ResetNewStream(int streamId, Http2ErrorCode code)
+    {
+        var state = new Http2StreamState(streamId, 0, 0, Http2StreamFlags.ResetSent | Http2StreamFlags.ErrorSent);
+        QueueRstStream(streamId, code);
+        lock (_streamsLock)
+        {
+            _closed.Add(state);
+        }
+    }
+
+    /// <summary>True for the first stream error on the stream: RFC 9113 §5.4, "the first stream error reported for a given stream prevents any other errors on that stream from being reported".</summary>
+    private static bool MarkStreamError(Http2StreamState state)
+    {
+        state.Set(Http2StreamFlags.ResetSent);
+        return state.Set(Http2StreamFlags.ErrorSent);
     }
 
     /// <summary>Makes sure queued control frames leave soon: the read batch flushes for itself, others flush now.</summary>
@@ -321,19 +358,20 @@ internal sealed partial class Http2Connection
         }
     }
 
-    private bool AdjustStreamSendWindow(Http2Stream stream, int delta)
+    /// <summary>Grows a stream's send window, live (<paramref name="stream"/> set: a parked response wakes) or closed.</summary>
+    private bool AdjustStreamSendWindow(Http2StreamState state, Http2Stream? stream, int delta)
     {
         lock (_flowLock)
         {
-            if (stream.SendWindow + delta > MaxWindow)
+            if (state.SendWindow + delta > MaxWindow)
             {
                 return false;
             }
 
-            stream.SendWindow += delta;
-            if (stream.SendWindow > 0)
+            state.SendWindow += delta;
+            if (state.SendWindow > 0)
             {
-                stream.WakeWindowWaiter();
+                stream?.WakeWindowWaiter();
             }
 
             return true;

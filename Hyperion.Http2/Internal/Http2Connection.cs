@@ -24,7 +24,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
     private readonly Http2RequestHeaderSink _sink = new();
     private readonly Dictionary<int, Http2Stream> _streams = [];
     private readonly Lock _streamsLock = new();
-    private readonly RecentlyClosedStreams _closed = new();
+    private readonly Http2ClosedStreams _closed;
 
     // Header block assembly (HEADERS + CONTINUATION, RFC 9113 §6.10).
     private readonly ArrayBufferWriter<byte> _headerBlock = new(1024);
@@ -69,6 +69,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         _input = input;
         _output = output;
         _context = context;
+        _closed = new Http2ClosedStreams(Http2ClosedStreams.CapacityFor(options.MaxConcurrentStreams));
         // RFC 9113 §6.5.2 / RFC 7541 §4.2: until the client acknowledges our SETTINGS it encodes against the
         // default 4096-byte table, so the decoder starts there; a larger advertised size is allowed at once
         // (the client must announce it with a size update), a smaller one is enforced from the ACK on.
@@ -306,8 +307,12 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         await _input.CompleteAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Called by a stream when its request and response are both done (or it was reset).</summary>
-    internal void OnStreamClosed(Http2Stream stream, bool resetByUs)
+    /// <summary>
+    /// Called by a stream when its request and response are both done (or it was reset). <paramref name="stopSending"/>:
+    /// the response ended first; RST_STREAM NO_ERROR goes out only once the stream has left the live table, so a client
+    /// that has seen it always meets the closed state, and before a stopping connection can finish.
+    /// </summary>
+    internal void OnStreamClosed(Http2Stream stream, bool stopSending)
     {
         bool last;
         lock (_streamsLock)
@@ -317,8 +322,15 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
                 return;
             }
 
-            _closed.Add(stream.Id, resetByUs);
+            // The same state object moves to the memory of closed streams: nothing the read loop records is lost.
+            _closed.Add(stream.State);
             last = _streams.Count == 0;
+        }
+
+        if (stopSending)
+        {
+            QueueRstStream(stream.Id, Http2ErrorCode.NoError);
+            ScheduleFlush();
         }
 
         KeepWindowUpdateCredit(stream);
@@ -468,35 +480,6 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
         {
-        }
-    }
-
-    /// <summary>Stream ids closed recently, so late frames can be told apart from protocol errors (RFC 9113 §5.1).</summary>
-    private sealed class RecentlyClosedStreams
-    {
-        private readonly int[] _ids = new int[256];
-        private readonly bool[] _reset = new bool[256];
-        private int _next;
-
-        public void Add(int id, bool resetByUs)
-        {
-            _ids[_next] = id;
-            _reset[_next] = resetByUs;
-            _next = (_next + 1) % _ids.Length;
-        }
-
-        /// <summary>0: not known; 1: closed normally; 2: reset by us.</summary>
-        public int Lookup(int id)
-        {
-            for (int i = 0; i < _ids.Length; i++)
-            {
-                if (_ids[i] == id && id != 0)
-                {
-                    return _reset[i] ? 2 : 1;
-                }
-            }
-
-            return 0;
         }
     }
 }

@@ -18,13 +18,11 @@ internal sealed partial class Http2Stream : IRequestBodyReader
     private readonly bool _asterisk;
     private readonly CancellationTokenSource _aborted = new();
     private Pipe? _body;
-    private long _receiveWindow;
     private long _received;
     private long _bodyStartedAt;
     private long _buffered;
     private long _consumedSinceUpdate;
     private bool _discarding;
-    private int _reset;
     private int _closed;
     private Exception? _abortReason;
     private TaskCompletionSource? _windowWaiter;
@@ -37,9 +35,7 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         Id = id;
         Env = env;
         _initialReceiveWindow = receiveWindow;
-        _receiveWindow = receiveWindow;
-        SendWindow = sendWindow;
-        RequestEnded = requestEnded;
+        State = new Http2StreamState(id, sendWindow, receiveWindow, requestEnded ? Http2StreamFlags.EndStreamReceived : Http2StreamFlags.None);
         _declaredLength = declaredLength;
         _asterisk = asterisk;
         if (!requestEnded)
@@ -53,11 +49,18 @@ internal sealed partial class Http2Stream : IRequestBodyReader
 
     public RackEnv Env { get; }
 
+    /// <summary>Who ended or reset the stream and its windows; outlives this object in the connection's memory of closed streams.</summary>
+    public Http2StreamState State { get; }
+
     /// <summary>END_STREAM received: half-closed (remote).</summary>
-    public bool RequestEnded { get; private set; }
+    public bool RequestEnded => State.Has(Http2StreamFlags.EndStreamReceived);
 
     /// <summary>Our send window; guarded by the connection's flow lock.</summary>
-    public long SendWindow { get; set; }
+    public long SendWindow
+    {
+        get => State.SendWindow;
+        set => State.SendWindow = value;
+    }
 
     /// <summary>Bytes of DATA sent whose window the client has not yet given back by WINDOW_UPDATE; guarded by the flow lock (a field, so it can be passed by ref).</summary>
     public long WindowUpdateCredit;
@@ -65,24 +68,25 @@ internal sealed partial class Http2Stream : IRequestBodyReader
     /// <summary>When the response started waiting for window; null when it is not waiting.</summary>
     public long? WindowWaitStartedAt { get; private set; }
 
-    public bool IsReset => Volatile.Read(ref _reset) != 0;
+    /// <summary>We sent RST_STREAM on this stream.</summary>
+    public bool IsReset => State.Has(Http2StreamFlags.ResetSent);
 
     /// <summary>Called by the read loop with a DATA payload (padding removed). False: a stream error to answer with <paramref name="error"/>.</summary>
     public bool TryReceiveData(in ReadOnlySequence<byte> data, int flowLength, bool endStream, out Http2ErrorCode error)
     {
         error = Http2ErrorCode.NoError;
-        if (flowLength > Interlocked.Read(ref _receiveWindow))
+        if (!State.TryTakeReceiveWindow(flowLength))
         {
             // RFC 9113 §6.9.1: the client sent more than the stream window allowed.
             error = Http2ErrorCode.FlowControlError;
             return false;
         }
 
-        Interlocked.Add(ref _receiveWindow, -flowLength);
         Interlocked.Add(ref _received, data.Length);
-        if (_declaredLength >= 0 && (_received > _declaredLength || (endStream && _received != _declaredLength)))
+        if (_declaredLength >= 0 && !IsReset && (_received > _declaredLength || (endStream && _received != _declaredLength)))
         {
-            // RFC 9113 §8.1.1: DATA that does not add up to content-length makes the request malformed.
+            // RFC 9113 §8.1.1: DATA that does not add up to content-length makes the request malformed. Not once we have
+            // reset the stream: the message is abandoned and its frames are discarded (§5.1), live stream or closed.
             error = Http2ErrorCode.ProtocolError;
             return false;
         }
@@ -116,7 +120,7 @@ internal sealed partial class Http2Stream : IRequestBodyReader
 
             if (endStream)
             {
-                RequestEnded = true;
+                State.Set(Http2StreamFlags.EndStreamReceived);
                 if (!_bodyWriterDone)
                 {
                     _bodyWriterDone = true;
@@ -141,7 +145,7 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         long pending = Interlocked.Add(ref _consumedSinceUpdate, bytes);
         if (pending >= _initialReceiveWindow / 2 && Interlocked.CompareExchange(ref _consumedSinceUpdate, 0, pending) == pending)
         {
-            Interlocked.Add(ref _receiveWindow, pending);
+            Interlocked.Add(ref State.ReceiveWindow, pending);
             _connection.QueueWindowUpdate(Id, (int)pending);
             _connection.ScheduleFlush();
         }
@@ -217,8 +221,6 @@ internal sealed partial class Http2Stream : IRequestBodyReader
     /// <summary>Request bytes received but never read; the connection gets them back when the stream closes.</summary>
     public long TakeUnreadCredit() => Interlocked.Exchange(ref _buffered, 0);
 
-    public bool MarkReset() => Interlocked.Exchange(ref _reset, 1) == 0;
-
     /// <summary>The client reset the stream or the connection is going: fail the app's reads and writes.</summary>
     public void Abort(Exception reason)
     {
@@ -242,12 +244,12 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         waiter?.TrySetException(reason);
     }
 
-    /// <summary>Removes the stream from the connection (idempotent); the app may still be finishing.</summary>
-    public void Close(bool resetByUs)
+    /// <summary>Removes the stream from the connection (idempotent); the app may still be finishing. <paramref name="stopSending"/>: send RST_STREAM NO_ERROR.</summary>
+    public void Close(bool stopSending = false)
     {
         if (Interlocked.Exchange(ref _closed, 1) == 0)
         {
-            _connection.OnStreamClosed(this, resetByUs);
+            _connection.OnStreamClosed(this, stopSending);
         }
     }
 
@@ -408,21 +410,8 @@ internal sealed partial class Http2Stream : IRequestBodyReader
 
     private void Finish()
     {
-        if (!IsReset && !RequestEnded && _closed == 0)
-        {
-            // RFC 9113 §8.1: a complete response may end the exchange while the client still sends; tell it to stop.
-            if (MarkReset())
-            {
-                _connection.QueueRstStream(Id, Http2ErrorCode.NoError);
-                _connection.ScheduleFlush();
-            }
-
-            Close(resetByUs: true);
-        }
-        else
-        {
-            Close(resetByUs: IsReset);
-        }
+        // RFC 9113 §8.1: a complete response may end the exchange while the client still sends; tell it to stop.
+        Close(stopSending: !State.EndedByPeer && _closed == 0 && State.Set(Http2StreamFlags.ResetSent));
 
         CompleteBodyWriter(null);
         _body?.Reader.Complete();

@@ -24,6 +24,7 @@ public abstract class Http2PeerTests : TransportTests, IAsyncLifetime
             s.HandleStatic("GET", "/static", "static ok");
             s.Handle("GET", "/dynamic", env => RackResponse.Text(200, $"{env.Protocol} {env.QueryString}"));
             s.Handle("GET", "/trailers", _ => RackResponse.Text(200, "t").WithTrailers([("x-trailer", "yes")]));
+            s.Handle("POST", "/now", _ => RackResponse.Text(200, "now"));
             s.Handle("POST", "/echo", async env =>
             {
                 var ms = new MemoryStream();
@@ -144,6 +145,27 @@ public abstract class Http2PeerTests : TransportTests, IAsyncLifetime
         { "even stream id", H2.Frame(H2.Headers, H2.EndHeaders | H2.EndStream, 2, H2.Block(H2.Get())), H2.ProtocolError },
         { "undecodable block", H2.Frame(H2.Headers, H2.EndHeaders | H2.EndStream, 1, [0x80]), H2.CompressionError },
     };
+
+    public static TheoryData<string, bool, byte[], uint> AfterEarlyAnswerCases() => new()
+    {
+        { "WINDOW_UPDATE 0 on the finished stream", false, H2.Frame(H2.WindowUpdate, 0, 1, H2.U32(0)), H2.ProtocolError },
+        { "window past 2^31-1 on the finished stream", false, H2.Frame(H2.WindowUpdate, 0, 1, H2.U32(0x7FFFFFFF)), H2.FlowControlError },
+        { "DATA after the client's own RST_STREAM", true, H2.Frame(H2.Data, 0, 1, new byte[3]), H2.StreamClosed },
+    };
+
+    /// <summary>Http2StreamStateTests' rows seen by an independent client: h2 reads the early response and its RST_STREAM NO_ERROR first.</summary>
+    [RequiresPythonH2Theory]
+    [MemberData(nameof(AfterEarlyAnswerCases))]
+    public async Task Python_h2_sees_the_stream_error_after_an_early_answer(string name, bool resetFirst, byte[] frame, uint code)
+    {
+        var r = await PeerAsync("after_early_answer", resetFirst ? "reset" : "-", Convert.ToHexString(frame));
+        r.TryGetProperty("client_error", out _).Should().BeFalse("{0}: h2 found a protocol violation of ours: {1}", name, r.ToString());
+        r.GetProperty("early").EnumerateArray().Select(e => e.GetInt32()).Should().Equal([(int)H2.NoError], name);
+        var after = r.GetProperty("after").EnumerateArray().ToList();
+        after.Should().ContainSingle("{0}: {1}", name, r.ToString());
+        after[0].GetProperty("rst").GetInt32().Should().Be((int)code, name);
+        after[0].GetProperty("stream").GetInt32().Should().Be(1, name);
+    }
 
     [RequiresPythonH2Theory]
     [MemberData(nameof(PeerErrorCases))]

@@ -7,6 +7,7 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+import hyperframe.frame
 
 
 def connect(port):
@@ -128,6 +129,53 @@ def malformed(port):
     return report
 
 
+def after_early_answer(port, reset_first, raw_frames_hex):
+    """POST /now without END_STREAM: the server answers and resets the stream (NO_ERROR) before the request ends. Once h2
+    has seen all that (and, if asked, reset the stream itself), raw frames follow, then a PING. h2 checks every byte
+    the server sends; the frames are also parsed with hyperframe, since h2 raises no event for a RST_STREAM on a
+    stream it already counts as reset. Reports the RST_STREAM and GOAWAY frames that answered the raw frames."""
+    sock, conn = connect(port)
+    conn.send_headers(1, [(":method", "POST"), (":scheme", "http"), (":path", "/now"), (":authority", "localhost")], end_stream=False)
+    sock.sendall(conn.data_to_send())
+    early = pump(sock, conn, lambda seen: any(isinstance(e, (h2.events.StreamReset, h2.events.ConnectionTerminated)) or e == ("closed",) for e in seen))
+    report = {"early": [int(e.error_code) for e in early if isinstance(e, h2.events.StreamReset)], "after": []}
+    if reset_first:
+        # h2's own RST_STREAM (CANCEL): frames it sends on the stream after this are its error.
+        sock.sendall(bytes.fromhex("00000403000000000100000008"))
+    sock.sendall(bytes.fromhex(raw_frames_hex))
+    conn.ping(b"settled!")
+    sock.sendall(conn.data_to_send())
+    pending = b""
+    acked = False
+    try:
+        while not acked:
+            data = sock.recv(65536)
+            if not data:
+                report["after"].append({"closed": True})
+                break
+            pending += data
+            while len(pending) >= 9:
+                header, length = hyperframe.frame.Frame.parse_frame_header(memoryview(pending[:9]))
+                if len(pending) < 9 + length:
+                    break
+                header.parse_body(memoryview(pending[9:9 + length]))
+                pending = pending[9 + length:]
+                if isinstance(header, hyperframe.frame.RstStreamFrame):
+                    report["after"].append({"rst": header.error_code, "stream": header.stream_id})
+                elif isinstance(header, hyperframe.frame.GoAwayFrame):
+                    report["after"].append({"goaway": header.error_code})
+                elif isinstance(header, hyperframe.frame.PingFrame) and "ACK" in header.flags:
+                    acked = True
+            conn.receive_data(data)
+            out = conn.data_to_send()
+            if out:
+                sock.sendall(out)
+    except h2.exceptions.ProtocolError as ex:
+        report["client_error"] = str(ex)
+    sock.close()
+    return report
+
+
 if __name__ == "__main__":
     port = int(sys.argv[1])
     scenario = sys.argv[2]
@@ -135,5 +183,7 @@ if __name__ == "__main__":
         print(json.dumps(conversation(port)))
     elif scenario == "malformed":
         print(json.dumps(malformed(port)))
+    elif scenario == "after_early_answer":
+        print(json.dumps(after_early_answer(port, sys.argv[3] == "reset", sys.argv[4])))
     else:
         print(json.dumps(error_case(port, sys.argv[3])))
