@@ -174,24 +174,51 @@ internal sealed partial class Http2Stream : IRequestBodyReader
                 return 0;
             }
 
-            var buffer = result.Buffer;
-            if (!buffer.IsEmpty)
+            if (TakeBody(reader, result, destination.Span, out int n))
             {
-                int n = (int)Math.Min(buffer.Length, destination.Length);
-                buffer.Slice(0, n).CopyTo(destination.Span);
-                reader.AdvanceTo(buffer.GetPosition(n));
-                Interlocked.Add(ref _buffered, -n);
-                _connection.CreditConnectionWindow(n);
-                CreditStream(n);
                 return n;
             }
-
-            reader.AdvanceTo(buffer.End);
-            if (result.IsCompleted)
-            {
-                return 0;
-            }
         }
+    }
+
+    public bool TryReadBufferedBody(Span<byte> destination, out int read)
+    {
+        read = 0;
+        if (_body is null)
+        {
+            return true;
+        }
+
+        try
+        {
+            return _body.Reader.TryRead(out var result) && TakeBody(_body.Reader, result, destination, out read);
+        }
+        catch (InvalidOperationException)
+        {
+            // Reader completed after the stream ended.
+            return true;
+        }
+    }
+
+    /// <summary>Copies what one read returned; false when it held nothing and the body goes on.</summary>
+    private bool TakeBody(PipeReader reader, in ReadResult result, Span<byte> destination, out int read)
+    {
+        var buffer = result.Buffer;
+        if (!buffer.IsEmpty)
+        {
+            int n = (int)Math.Min(buffer.Length, destination.Length);
+            buffer.Slice(0, n).CopyTo(destination);
+            reader.AdvanceTo(buffer.GetPosition(n));
+            Interlocked.Add(ref _buffered, -n);
+            _connection.CreditConnectionWindow(n);
+            CreditStream(n);
+            read = n;
+            return true;
+        }
+
+        reader.AdvanceTo(buffer.End);
+        read = 0;
+        return result.IsCompleted;
     }
 
     /// <summary>
