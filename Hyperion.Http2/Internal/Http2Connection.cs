@@ -207,6 +207,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
 
             _lastActivity = Environment.TickCount64;
             _batchThread = Environment.CurrentManagedThreadId;
+            bool overBound = false;
             try
             {
                 while (Http2FrameHeader.TryRead(buffer, out var header))
@@ -225,11 +226,26 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
                     var payload = buffer.Slice(Http2FrameHeader.Size, header.Length);
                     ProcessFrame(header, payload);
                     buffer = buffer.Slice(Http2FrameHeader.Size + header.Length);
+                    if (_server.Options.IsOverUnflushedBound(Volatile.Read(ref _unflushedOutput)))
+                    {
+                        // Responses answered inline in this batch passed the bound: stop parsing frames until the
+                        // socket drains, so a client that does not read holds the bound plus one response.
+                        overBound = true;
+                        break;
+                    }
                 }
             }
             finally
             {
                 _batchThread = 0;
+            }
+
+            if (overBound)
+            {
+                // Examined only up to what was consumed: the next read returns the rest at once.
+                _input.AdvanceTo(buffer.Start);
+                await FlushAsync().ConfigureAwait(false);
+                continue;
             }
 
             _input.AdvanceTo(buffer.Start, buffer.End);

@@ -195,6 +195,19 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
                 {
                     break;
                 }
+
+                if (_unflushed && _output.CanGetUnflushedBytes && _options.IsOverUnflushedBound(_output.UnflushedBytes))
+                {
+                    // Pipelined requests are answered once per read batch; past the bound, flush and parse the next
+                    // request only once the transport's back-pressure says the socket drained (a client that does
+                    // not read holds the bound plus one response, not the whole batch).
+                    _unflushed = false;
+                    var drained = await _output.FlushAsync().ConfigureAwait(false);
+                    if (drained.IsCompleted)
+                    {
+                        break;
+                    }
+                }
             }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
