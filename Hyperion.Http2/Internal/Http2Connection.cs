@@ -131,13 +131,19 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         }
         catch (Http2ConnectionException ex)
         {
-            _server.Log.ConnectionError(_context.RemoteText, ex);
+            // The peer broke the protocol or flooded us (RFC 9113 §5.4.1): one line with the code it gets.
+            _server.Log.ProtocolError(_context.RemoteText, $"{ex.Code} (0x{(uint)ex.Code:x})", ex.Message);
             await SendGoAwayAndCloseAsync(ex.Code).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        catch (Exception ex) when (IsTransportGone(ex))
         {
             // The transport went away under us; nothing more can be sent.
             _server.Log.ConnectionError(_context.RemoteText, ex);
+        }
+        catch (Exception ex)
+        {
+            // Nothing a peer does explains this: a bug.
+            _server.Log.ConnectionFault(_context.RemoteText, ex);
         }
         finally
         {
@@ -476,16 +482,26 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         }
     }
 
+    /// <summary>A flush nobody awaits: a gone transport is expected, any other fault is logged (never lost).</summary>
     private async Task FlushQuietlyAsync()
     {
         try
         {
             await FlushAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        catch (Exception ex) when (IsTransportGone(ex))
         {
         }
+        catch (Exception ex)
+        {
+            _server.Log.ConnectionFault(_context.RemoteText, ex);
+        }
     }
+
+    /// <summary>I/O errors and cancellation are the peer or an abort; a disposed or misused object only after an abort, a close or at stop.</summary>
+    private bool IsTransportGone(Exception ex)
+        => ex is IOException or OperationCanceledException
+            || (ex is ObjectDisposedException or InvalidOperationException && (_aborted || _closing || _server.IsStopping));
 
     /// <summary>Stream ids closed recently, so late frames can be told apart from protocol errors (RFC 9113 §5.1).</summary>
     private sealed class RecentlyClosedStreams

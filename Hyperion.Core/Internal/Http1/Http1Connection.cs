@@ -210,13 +210,18 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        catch (Exception ex) when (IsTransportGone(ex))
         {
             // The transport went away under us (reset, abort at stop); nothing more can be sent.
             _server.Log.ConnectionError(_context.RemoteText, ex);
 
             // A socket error (RST, EPIPE) means the peer is gone: a lingering close would only fail again.
             EndedByPeer |= ex is IOException { InnerException: System.Net.Sockets.SocketException };
+        }
+        catch (Exception ex)
+        {
+            // Nothing a peer does explains this (a pipe misused, a disposed object while the connection lives): a bug.
+            _server.Log.ConnectionFault(_context.RemoteText, ex);
         }
         finally
         {
@@ -259,6 +264,11 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
     }
 
     private bool IsAborted => Volatile.Read(ref _abortRequested) != 0;
+
+    /// <summary>I/O errors and cancellation are the peer or an abort; a disposed or misused object only after an abort or at stop.</summary>
+    private bool IsTransportGone(Exception ex)
+        => ex is IOException or OperationCanceledException
+            || (ex is ObjectDisposedException or InvalidOperationException && (IsAborted || _server.IsStopping));
 
     /// <summary>Cancelled when the connection is aborted or finished.</summary>
     private CancellationToken AbortedToken
@@ -376,8 +386,9 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
             error = bad;
             await OnBadBodyAsync(env, bad).ConfigureAwait(false);
         }
-        catch (Exception ex) when (!IsAborted)
+        catch (Exception ex)
         {
+            // Also after an abort: the app's exception is reported and the end hooks below still run.
             error = ex;
             OnAppError(env, ex);
         }
@@ -427,7 +438,19 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
     private void OnAppError(RackEnv env, Exception ex)
     {
         _keepAlive = false;
-        if (!_responseStarted)
+        if (IsAborted)
+        {
+            // Nobody is left to answer; an I/O error here is the abort itself, anything else is the app's.
+            if (ex is IOException or OperationCanceledException)
+            {
+                _server.Log.ConnectionError(_context.RemoteText, ex);
+            }
+            else
+            {
+                _server.Log.AppError(env.Method, env.Path, ex);
+            }
+        }
+        else if (!_responseStarted)
         {
             _server.Log.AppError(env.Method, env.Path, ex);
             WriteSimple(500);
