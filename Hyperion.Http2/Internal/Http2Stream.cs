@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Hyperion.Internal.Dispatch;
 using Hyperion.Internal.Http1;
+using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Routing;
 
 namespace Hyperion.Http2.Internal;
@@ -111,7 +112,10 @@ internal sealed partial class Http2Stream : IRequestBodyReader
                 }
 
                 Interlocked.Add(ref _buffered, data.Length);
-                _ = writer.FlushAsync();
+
+                // This pipe never pauses (pauseWriterThreshold 0): the flush completes at once.
+                var flushed = writer.FlushAsync();
+                System.Diagnostics.Debug.Assert(flushed.IsCompleted, "the request body pipe has no back-pressure");
             }
 
             if (endStream)
@@ -326,14 +330,15 @@ internal sealed partial class Http2Stream : IRequestBodyReader
     {
         if (_body is null)
         {
-            _ = RunAsync();
+            // Completes inline for synchronous routes: observed without a continuation.
+            BackgroundTasks.Observe(RunAsync(), _connection.Server.Log, "HTTP/2 stream");
             return;
         }
 
-        ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.RunAsync(), this, preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(static s => BackgroundTasks.Observe(s.RunAsync(), s._connection.Server.Log, "HTTP/2 stream"), this, preferLocal: false);
     }
 
-    public void StartRejected(int status) => _ = RunRejectedAsync(status);
+    public void StartRejected(int status) => BackgroundTasks.Observe(RunRejectedAsync(status), _connection.Server.Log, "HTTP/2 stream");
 
     private async Task RunAsync()
     {
@@ -373,7 +378,15 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         catch (Exception ex)
         {
             error = ex;
-            await OnErrorAsync(ex).ConfigureAwait(false);
+            try
+            {
+                await OnErrorAsync(ex).ConfigureAwait(false);
+            }
+            catch (Exception inner)
+            {
+                // Resetting the stream failed too: the hooks and the cleanup below must still run.
+                server.Log.ConnectionFault(_connection.Context.RemoteText, inner);
+            }
         }
 
         RequestDispatcher.End(server, env, response, error);

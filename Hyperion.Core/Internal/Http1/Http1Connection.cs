@@ -384,7 +384,17 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         catch (BadRequestException bad)
         {
             error = bad;
-            await OnBadBodyAsync(env, bad).ConfigureAwait(false);
+            try
+            {
+                await OnBadBodyAsync(env, bad).ConfigureAwait(false);
+            }
+            finally
+            {
+                // The 400 may fail on a transport that is gone; the end hooks run all the same.
+                RequestDispatcher.End(_server, env, response, error);
+            }
+
+            return false;
         }
         catch (Exception ex)
         {
