@@ -126,6 +126,14 @@ public sealed class HyperionOptions
     /// <summary>Largest request body in bytes; a larger declared length gets 413 before the body is read. Null: no limit. Default: 30,000,000.</summary>
     public long? MaxRequestBodySize { get; set; } = 30_000_000;
 
+    /// <summary>
+    /// Most response bytes one connection buffers before it flushes (HTTP/1.1 pipelined responses, HTTP/2 frames of
+    /// one read batch); past it the connection stops parsing further requests until the socket has drained, so a
+    /// client that does not read holds at most this plus one response. Null: no bound (one flush per read batch).
+    /// Default: 1 MiB.
+    /// </summary>
+    public long? MaxUnflushedResponseBytes { get; set; } = 1024 * 1024;
+
     /// <summary>Time allowed to receive a whole request head once its first byte arrived; on breach 408 and close. Default: 30 s.</summary>
     public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -149,6 +157,9 @@ public sealed class HyperionOptions
 
     /// <summary>Logger factory for access and error logs. Default: none (no logging).</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>The one rule both protocols apply: with this much written and not yet flushed, flush (and wait for the drain) before parsing more.</summary>
+    internal bool IsOverUnflushedBound(long unflushed) => MaxUnflushedResponseBytes is long max && unflushed >= max;
 
     internal void Validate()
     {
@@ -175,6 +186,11 @@ public sealed class HyperionOptions
         if (MaxRequestBodySize is < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(MaxRequestBodySize));
+        }
+
+        if (MaxUnflushedResponseBytes is <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxUnflushedResponseBytes));
         }
 
         if (MaxConcurrentConnections is <= 0)

@@ -422,7 +422,7 @@ public sealed class HyperionServer : IAsyncDisposable
         var connection = CreateConnection(toServer.Reader, toClient.Writer, context);
         context.Abort = () => toServer.Writer.Complete();
         Track(connection);
-        _ = Task.Run(async () =>
+        BackgroundTasks.Observe(Task.Run(async () =>
         {
             try
             {
@@ -432,7 +432,7 @@ public sealed class HyperionServer : IAsyncDisposable
             {
                 Untrack(connection);
             }
-        });
+        }), Log, "in-process connection");
         return new TransportPipeStream(toClient.Reader, toServer.Writer, ownsPipes: true);
     }
 

@@ -25,6 +25,9 @@ internal sealed partial class Http2Connection
     private long _closedStreamWindowUpdateCredit;
     private int _pendingEncoderTableSize = -1;
     private bool _outputCompleted;
+
+    // Bytes written under the gate since the last transport flush; the read loop compares it with MaxUnflushedResponseBytes.
+    private long _unflushedOutput;
     private volatile int _batchThread;
 
     internal HpackEncoder Encoder => _encoder;
@@ -208,6 +211,7 @@ internal sealed partial class Http2Connection
             if (_control.WrittenCount > 0)
             {
                 _output.Write(_control.WrittenSpan);
+                Volatile.Write(ref _unflushedOutput, _unflushedOutput + _control.WrittenCount);
                 _control.ResetWrittenCount();
             }
         }
@@ -225,6 +229,7 @@ internal sealed partial class Http2Connection
             }
 
             DrainControl();
+            Volatile.Write(ref _unflushedOutput, 0);
             await _output.FlushAsync().ConfigureAwait(false);
         }
         finally
@@ -236,6 +241,7 @@ internal sealed partial class Http2Connection
     /// <summary>Under the gate: flushes the transport.</summary>
     internal ValueTask FlushOutputAsync()
     {
+        Volatile.Write(ref _unflushedOutput, 0);
         var flush = _output.FlushAsync();
         return flush.IsCompletedSuccessfully ? default : Await(flush);
 
@@ -268,6 +274,7 @@ internal sealed partial class Http2Connection
         Http2FrameHeader.Write(span, payload.Length, type, flags, streamId);
         payload.CopyTo(span[Http2FrameHeader.Size..]);
         _output.Advance(Http2FrameHeader.Size + payload.Length);
+        Volatile.Write(ref _unflushedOutput, _unflushedOutput + Http2FrameHeader.Size + payload.Length);
     }
 
     /// <summary>

@@ -132,13 +132,19 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         }
         catch (Http2ConnectionException ex)
         {
-            _server.Log.ConnectionError(_context.RemoteText, ex);
+            // The peer broke the protocol or flooded us (RFC 9113 §5.4.1): one line with the code it gets.
+            _server.Log.ProtocolError(_context.RemoteText, $"{ex.Code} (0x{(uint)ex.Code:x})", ex.Message);
             await SendGoAwayAndCloseAsync(ex.Code).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        catch (Exception ex) when (IsTransportGone(ex))
         {
             // The transport went away under us; nothing more can be sent.
             _server.Log.ConnectionError(_context.RemoteText, ex);
+        }
+        catch (Exception ex)
+        {
+            // Nothing a peer does explains this: a bug.
+            _server.Log.ConnectionFault(_context.RemoteText, ex);
         }
         finally
         {
@@ -208,6 +214,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
 
             _lastActivity = Environment.TickCount64;
             _batchThread = Environment.CurrentManagedThreadId;
+            bool overBound = false;
             try
             {
                 while (Http2FrameHeader.TryRead(buffer, out var header))
@@ -226,11 +233,26 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
                     var payload = buffer.Slice(Http2FrameHeader.Size, header.Length);
                     ProcessFrame(header, payload);
                     buffer = buffer.Slice(Http2FrameHeader.Size + header.Length);
+                    if (_server.Options.IsOverUnflushedBound(Volatile.Read(ref _unflushedOutput)))
+                    {
+                        // Responses answered inline in this batch passed the bound: stop parsing frames until the
+                        // socket drains, so a client that does not read holds the bound plus one response.
+                        overBound = true;
+                        break;
+                    }
                 }
             }
             finally
             {
                 _batchThread = 0;
+            }
+
+            if (overBound)
+            {
+                // Examined only up to what was consumed: the next read returns the rest at once.
+                _input.AdvanceTo(buffer.Start);
+                await FlushAsync().ConfigureAwait(false);
+                continue;
             }
 
             _input.AdvanceTo(buffer.Start, buffer.End);
@@ -472,14 +494,24 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         }
     }
 
+    /// <summary>A flush nobody awaits: a gone transport is expected, any other fault is logged (never lost).</summary>
     private async Task FlushQuietlyAsync()
     {
         try
         {
             await FlushAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        catch (Exception ex) when (IsTransportGone(ex))
         {
         }
+        catch (Exception ex)
+        {
+            _server.Log.ConnectionFault(_context.RemoteText, ex);
+        }
     }
+
+    /// <summary>I/O errors and cancellation are the peer or an abort; a disposed or misused object only after an abort, a close or at stop.</summary>
+    private bool IsTransportGone(Exception ex)
+        => ex is IOException or OperationCanceledException
+            || (ex is ObjectDisposedException or InvalidOperationException && (_aborted || _closing || _server.IsStopping));
 }

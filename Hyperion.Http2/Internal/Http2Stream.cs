@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Hyperion.Internal.Dispatch;
 using Hyperion.Internal.Http1;
+using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Routing;
 
 namespace Hyperion.Http2.Internal;
@@ -115,7 +116,10 @@ internal sealed partial class Http2Stream : IRequestBodyReader
                 }
 
                 Interlocked.Add(ref _buffered, data.Length);
-                _ = writer.FlushAsync();
+
+                // This pipe never pauses (pauseWriterThreshold 0): the flush completes at once.
+                var flushed = writer.FlushAsync();
+                System.Diagnostics.Debug.Assert(flushed.IsCompleted, "the request body pipe has no back-pressure");
             }
 
             if (endStream)
@@ -178,24 +182,51 @@ internal sealed partial class Http2Stream : IRequestBodyReader
                 return 0;
             }
 
-            var buffer = result.Buffer;
-            if (!buffer.IsEmpty)
+            if (TakeBody(reader, result, destination.Span, out int n))
             {
-                int n = (int)Math.Min(buffer.Length, destination.Length);
-                buffer.Slice(0, n).CopyTo(destination.Span);
-                reader.AdvanceTo(buffer.GetPosition(n));
-                Interlocked.Add(ref _buffered, -n);
-                _connection.CreditConnectionWindow(n);
-                CreditStream(n);
                 return n;
             }
-
-            reader.AdvanceTo(buffer.End);
-            if (result.IsCompleted)
-            {
-                return 0;
-            }
         }
+    }
+
+    public bool TryReadBufferedBody(Span<byte> destination, out int read)
+    {
+        read = 0;
+        if (_body is null)
+        {
+            return true;
+        }
+
+        try
+        {
+            return _body.Reader.TryRead(out var result) && TakeBody(_body.Reader, result, destination, out read);
+        }
+        catch (InvalidOperationException)
+        {
+            // Reader completed after the stream ended.
+            return true;
+        }
+    }
+
+    /// <summary>Copies what one read returned; false when it held nothing and the body goes on.</summary>
+    private bool TakeBody(PipeReader reader, in ReadResult result, Span<byte> destination, out int read)
+    {
+        var buffer = result.Buffer;
+        if (!buffer.IsEmpty)
+        {
+            int n = (int)Math.Min(buffer.Length, destination.Length);
+            buffer.Slice(0, n).CopyTo(destination);
+            reader.AdvanceTo(buffer.GetPosition(n));
+            Interlocked.Add(ref _buffered, -n);
+            _connection.CreditConnectionWindow(n);
+            CreditStream(n);
+            read = n;
+            return true;
+        }
+
+        reader.AdvanceTo(buffer.End);
+        read = 0;
+        return result.IsCompleted;
     }
 
     /// <summary>
@@ -301,14 +332,15 @@ internal sealed partial class Http2Stream : IRequestBodyReader
     {
         if (_body is null)
         {
-            _ = RunAsync();
+            // Completes inline for synchronous routes: observed without a continuation.
+            BackgroundTasks.Observe(RunAsync(), _connection.Server.Log, "HTTP/2 stream");
             return;
         }
 
-        ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.RunAsync(), this, preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(static s => BackgroundTasks.Observe(s.RunAsync(), s._connection.Server.Log, "HTTP/2 stream"), this, preferLocal: false);
     }
 
-    public void StartRejected(int status) => _ = RunRejectedAsync(status);
+    public void StartRejected(int status) => BackgroundTasks.Observe(RunRejectedAsync(status), _connection.Server.Log, "HTTP/2 stream");
 
     private async Task RunAsync()
     {
@@ -348,7 +380,15 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         catch (Exception ex)
         {
             error = ex;
-            await OnErrorAsync(ex).ConfigureAwait(false);
+            try
+            {
+                await OnErrorAsync(ex).ConfigureAwait(false);
+            }
+            catch (Exception inner)
+            {
+                // Resetting the stream failed too: the hooks and the cleanup below must still run.
+                server.Log.ConnectionFault(_connection.Context.RemoteText, inner);
+            }
         }
 
         RequestDispatcher.End(server, env, response, error);

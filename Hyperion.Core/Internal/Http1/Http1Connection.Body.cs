@@ -83,41 +83,84 @@ internal sealed partial class Http1Connection
                 SetPhase(ConnectionPhase.Processing);
             }
 
-            if (result.IsCanceled)
-            {
-                _input.AdvanceTo(result.Buffer.Start);
-                if (_timedOut == (int)RejectionReason.MinBodyDataRate)
-                {
-                    throw new BadRequestException(RejectionReason.MinBodyDataRate);
-                }
-
-                throw new IOException("The connection was aborted while reading the request body.");
-            }
-
-            var buffer = result.Buffer;
-            int copied = _bodyChunked
-                ? DecodeChunked(buffer, destination.Span, out var consumed, out _bodyNeedMore)
-                : CopyFixed(buffer, destination.Span, out consumed, out _bodyNeedMore);
-            _bodyReceived += buffer.Slice(0, consumed).Length;
-            if (_bodyNeedMore)
-            {
-                _input.AdvanceTo(consumed, buffer.End);
-            }
-            else
-            {
-                _input.AdvanceTo(consumed);
-            }
-
+            int copied = ConsumeBody(result, destination.Span);
             if (copied > 0 || _bodyDone)
             {
                 return copied;
             }
+        }
+    }
 
-            if (result.IsCompleted)
+    public bool TryReadBufferedBody(Span<byte> destination, out int read)
+    {
+        read = 0;
+        if (_bodyDone)
+        {
+            return true;
+        }
+
+        if (_expectContinuePending)
+        {
+            // The client waits for 100 Continue before it sends anything: nothing can be buffered yet.
+            return false;
+        }
+
+        if (_bodyStartedAt == 0)
+        {
+            _bodyStartedAt = Environment.TickCount64;
+        }
+
+        while (_input.TryRead(out var result))
+        {
+            read = ConsumeBody(result, destination);
+            if (read > 0 || _bodyDone)
             {
-                throw new BadRequestException(RejectionReason.UnexpectedEndOfBody);
+                return true;
+            }
+
+            if (_bodyNeedMore)
+            {
+                return false;
             }
         }
+
+        return false;
+    }
+
+    /// <summary>Decodes body bytes from one read into <paramref name="destination"/> and advances the input past them.</summary>
+    private int ConsumeBody(in ReadResult result, Span<byte> destination)
+    {
+        if (result.IsCanceled)
+        {
+            _input.AdvanceTo(result.Buffer.Start);
+            if (_timedOut == (int)RejectionReason.MinBodyDataRate)
+            {
+                throw new BadRequestException(RejectionReason.MinBodyDataRate);
+            }
+
+            throw new IOException("The connection was aborted while reading the request body.");
+        }
+
+        var buffer = result.Buffer;
+        int copied = _bodyChunked
+            ? DecodeChunked(buffer, destination, out var consumed, out _bodyNeedMore)
+            : CopyFixed(buffer, destination, out consumed, out _bodyNeedMore);
+        _bodyReceived += buffer.Slice(0, consumed).Length;
+        if (_bodyNeedMore)
+        {
+            _input.AdvanceTo(consumed, buffer.End);
+        }
+        else
+        {
+            _input.AdvanceTo(consumed);
+        }
+
+        if (copied == 0 && !_bodyDone && result.IsCompleted)
+        {
+            throw new BadRequestException(RejectionReason.UnexpectedEndOfBody);
+        }
+
+        return copied;
     }
 
     private int CopyFixed(in ReadOnlySequence<byte> buffer, Span<byte> destination, out SequencePosition consumed, out bool needMore)

@@ -195,15 +195,33 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
                 {
                     break;
                 }
+
+                if (_unflushed && _output.CanGetUnflushedBytes && _options.IsOverUnflushedBound(_output.UnflushedBytes))
+                {
+                    // Pipelined requests are answered once per read batch; past the bound, flush and parse the next
+                    // request only once the transport's back-pressure says the socket drained (a client that does
+                    // not read holds the bound plus one response, not the whole batch).
+                    _unflushed = false;
+                    var drained = await _output.FlushAsync().ConfigureAwait(false);
+                    if (drained.IsCompleted)
+                    {
+                        break;
+                    }
+                }
             }
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        catch (Exception ex) when (IsTransportGone(ex))
         {
             // The transport went away under us (reset, abort at stop); nothing more can be sent.
             _server.Log.ConnectionError(_context.RemoteText, ex);
 
             // A socket error (RST, EPIPE) means the peer is gone: a lingering close would only fail again.
             EndedByPeer |= ex is IOException { InnerException: System.Net.Sockets.SocketException };
+        }
+        catch (Exception ex)
+        {
+            // Nothing a peer does explains this (a pipe misused, a disposed object while the connection lives): a bug.
+            _server.Log.ConnectionFault(_context.RemoteText, ex);
         }
         finally
         {
@@ -246,6 +264,11 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
     }
 
     private bool IsAborted => Volatile.Read(ref _abortRequested) != 0;
+
+    /// <summary>I/O errors and cancellation are the peer or an abort; a disposed or misused object only after an abort or at stop.</summary>
+    private bool IsTransportGone(Exception ex)
+        => ex is IOException or OperationCanceledException
+            || (ex is ObjectDisposedException or InvalidOperationException && (IsAborted || _server.IsStopping));
 
     /// <summary>Cancelled when the connection is aborted or finished.</summary>
     private CancellationToken AbortedToken
@@ -361,10 +384,21 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         catch (BadRequestException bad)
         {
             error = bad;
-            await OnBadBodyAsync(env, bad).ConfigureAwait(false);
+            try
+            {
+                await OnBadBodyAsync(env, bad).ConfigureAwait(false);
+            }
+            finally
+            {
+                // The 400 may fail on a transport that is gone; the end hooks run all the same.
+                RequestDispatcher.End(_server, env, response, error);
+            }
+
+            return false;
         }
-        catch (Exception ex) when (!IsAborted)
+        catch (Exception ex)
         {
+            // Also after an abort: the app's exception is reported and the end hooks below still run.
             error = ex;
             OnAppError(env, ex);
         }
@@ -414,7 +448,19 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
     private void OnAppError(RackEnv env, Exception ex)
     {
         _keepAlive = false;
-        if (!_responseStarted)
+        if (IsAborted)
+        {
+            // Nobody is left to answer; an I/O error here is the abort itself, anything else is the app's.
+            if (ex is IOException or OperationCanceledException)
+            {
+                _server.Log.ConnectionError(_context.RemoteText, ex);
+            }
+            else
+            {
+                _server.Log.AppError(env.Method, env.Path, ex);
+            }
+        }
+        else if (!_responseStarted)
         {
             _server.Log.AppError(env.Method, env.Path, ex);
             WriteSimple(500);

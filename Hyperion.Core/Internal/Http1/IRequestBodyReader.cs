@@ -5,4 +5,10 @@ internal interface IRequestBodyReader
 {
     /// <summary>Reads decoded body bytes; 0 at the end of the body.</summary>
     ValueTask<int> ReadBodyAsync(Memory<byte> buffer, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads only what is already buffered, never starting a read that waits (so nothing can write into
+    /// <paramref name="buffer"/> after this returns). False when the body has no bytes ready yet.
+    /// </summary>
+    bool TryReadBufferedBody(Span<byte> buffer, out int read);
 }

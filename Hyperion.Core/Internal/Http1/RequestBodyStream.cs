@@ -36,23 +36,40 @@ internal sealed class RequestBodyStream : Stream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        if (_reader is null || count == 0)
+        {
+            return 0;
+        }
+
+        if (Transport.Loops.TransportLoop.IsLoopThread)
+        {
+            return ReadBufferedOnLoop(buffer.AsSpan(offset, count));
+        }
+
+        return Wait(ReadAsync(buffer.AsMemory(offset, count)));
+    }
 
     public override int Read(Span<byte> buffer)
     {
+        if (_reader is null || buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        if (Transport.Loops.TransportLoop.IsLoopThread)
+        {
+            return ReadBufferedOnLoop(buffer);
+        }
+
         // Synchronous reads block this thread until bytes arrive; Rack apps are allowed to read rack.input
-        // synchronously, so this is supported rather than refused.
+        // synchronously, so this is supported rather than refused. The read has completed before the array
+        // goes back to the pool.
         var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length);
         try
         {
-            var task = ReadAsync(rented.AsMemory(0, buffer.Length));
-            if (!task.IsCompleted && Transport.Loops.TransportLoop.IsLoopThread)
-            {
-                // Blocking here would stall the very loop that has to deliver the bytes.
-                throw new InvalidOperationException("Synchronous reads of rack.input that must wait for data are not allowed on the io_uring loop thread; use ReadAsync.");
-            }
-
-            int n = task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
+            int n = Wait(ReadAsync(rented.AsMemory(0, buffer.Length)));
             rented.AsSpan(0, n).CopyTo(buffer);
             return n;
         }
@@ -61,6 +78,22 @@ internal sealed class RequestBodyStream : Stream
             System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         }
     }
+
+    /// <summary>
+    /// On a loop thread only buffered bytes can be read: blocking would stall the very loop that has to deliver
+    /// the rest, and a read started here would outlive this call and write into a buffer the caller no longer owns.
+    /// </summary>
+    private int ReadBufferedOnLoop(Span<byte> buffer)
+    {
+        if (_reader!.TryReadBufferedBody(buffer, out int read))
+        {
+            return read;
+        }
+
+        throw new InvalidOperationException("Synchronous reads of rack.input that must wait for data are not allowed on a loop thread; use ReadAsync.");
+    }
+
+    private static int Wait(ValueTask<int> read) => read.IsCompletedSuccessfully ? read.Result : read.AsTask().GetAwaiter().GetResult();
 
     public override void Flush()
     {

@@ -13,14 +13,31 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
 
     private readonly ConcurrentQueue<Block> _blocks = new();
     private bool _disposed;
+    private long _rented;
+    private long _peakRented;
 
     public override int MaxBufferSize => BlockSize;
+
+    /// <summary>Bytes in blocks out of the pool now: what connections buffer (input, unsent output) in this server.</summary>
+    public long RentedBytes => Volatile.Read(ref _rented) * BlockSize;
+
+    /// <summary>The most <see cref="RentedBytes"/> has been since the last <see cref="ResetPeak"/>.</summary>
+    public long PeakRentedBytes => Volatile.Read(ref _peakRented) * BlockSize;
+
+    public void ResetPeak() => Volatile.Write(ref _peakRented, Volatile.Read(ref _rented));
 
     public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
     {
         if (minBufferSize > BlockSize)
         {
             throw new ArgumentOutOfRangeException(nameof(minBufferSize), minBufferSize, $"Blocks are {BlockSize} bytes.");
+        }
+
+        long rented = Interlocked.Increment(ref _rented);
+        long peak = Volatile.Read(ref _peakRented);
+        while (rented > peak && Interlocked.CompareExchange(ref _peakRented, rented, peak) is var seen && seen != peak)
+        {
+            peak = seen;
         }
 
         if (_blocks.TryDequeue(out var block))
@@ -34,6 +51,7 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
 
     private void Return(Block block)
     {
+        Interlocked.Decrement(ref _rented);
         if (!_disposed)
         {
             _blocks.Enqueue(block);

@@ -44,6 +44,16 @@ internal sealed class ServerLog
     private static readonly Action<ILogger, string, string, Exception?> TransportMessage =
         LoggerMessage.Define<string, string>(LogLevel.Information, new EventId(12, "Transport"), "Transport: {Transport} ({Detail})");
 
+    private static readonly Action<ILogger, string, Exception?> ConnectionFaultMessage =
+        LoggerMessage.Define<string>(LogLevel.Error, new EventId(13, "ConnectionFault"), "Connection {Remote} failed with an unexpected exception");
+
+    private static readonly Action<ILogger, string, Exception?> BackgroundFaultMessage =
+        LoggerMessage.Define<string>(LogLevel.Error, new EventId(14, "BackgroundFault"), "A background {Operation} task failed");
+
+    private static readonly Action<ILogger, string, string, string, Exception?> ProtocolErrorMessage =
+        LoggerMessage.Define<string, string, string>(LogLevel.Information, new EventId(15, "ProtocolError"),
+            "Closed connection {Remote} with GOAWAY {ErrorCode}: {Reason}");
+
     private static readonly Action<ILogger, string, string, Exception?> TlsHandshakeFailedMessage =
         LoggerMessage.Define<string, string>(LogLevel.Debug, new EventId(30, "TlsHandshakeFailed"), "TLS handshake with {Remote} failed: {Reason}");
 
@@ -59,6 +69,15 @@ internal sealed class ServerLog
     public void AppError(string method, string path, Exception ex) => AppErrorMessage(_logger, method, path, ex);
 
     public void ConnectionError(string remote, Exception ex) => ConnectionErrorMessage(_logger, remote, ex);
+
+    /// <summary>An exception no peer behaviour explains (a bug, not a reset): Error.</summary>
+    public void ConnectionFault(string remote, Exception ex) => ConnectionFaultMessage(_logger, remote, ex);
+
+    /// <summary>A task nobody awaits (a connection's run, a resumed receive) ended with an exception.</summary>
+    public void BackgroundFault(string operation, Exception ex) => BackgroundFaultMessage(_logger, operation, ex);
+
+    /// <summary>The peer broke the protocol or flooded us; the connection is closed with this error code.</summary>
+    public void ProtocolError(string remote, string errorCode, string reason) => ProtocolErrorMessage(_logger, remote, errorCode, reason, null);
 
     public void KeepAliveTimeout(string remote) => KeepAliveMessage(_logger, remote, null);
 

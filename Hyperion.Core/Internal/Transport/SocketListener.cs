@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Tls;
 
 namespace Hyperion.Internal.Transport;
@@ -63,7 +64,7 @@ internal sealed class SocketListener
                 continue;
             }
 
-            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Listener.RunConnectionAsync(state.Client), (Listener: this, Client: client), preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(static state => BackgroundTasks.Observe(state.Listener.RunConnectionAsync(state.Client), state.Listener._server.Log, "connection"), (Listener: this, Client: client), preferLocal: false);
         }
     }
 

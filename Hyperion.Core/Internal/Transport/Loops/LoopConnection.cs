@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using Hyperion.Internal.Http1;
+using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Tls;
 
 namespace Hyperion.Internal.Transport.Loops;
@@ -97,7 +98,7 @@ internal sealed class LoopConnection
         // Back-pressure: the app is not reading its body. Stop receiving until the pipe drains.
         InputPaused = true;
         _loop.CancelRecv(this);
-        _ = ResumeWhenFlushedAsync(flush);
+        BackgroundTasks.Observe(ResumeWhenFlushedAsync(flush), _loop.Log, "receive resume");
     }
 
     private async Task ResumeWhenFlushedAsync(ValueTask<FlushResult> flush)

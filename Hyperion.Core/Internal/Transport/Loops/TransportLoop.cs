@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Tls;
 using Hyperion.Native;
 
@@ -58,6 +59,8 @@ internal abstract class TransportLoop
     public LoopScheduler Scheduler { get; }
 
     protected HyperionServer Server { get; }
+
+    internal ServerLog Log => Server.Log;
 
     protected Socket[] Listeners { get; }
 
@@ -289,11 +292,11 @@ internal abstract class TransportLoop
         Server.Track(protocol);
         if (tls is null)
         {
-            _ = protocol.RunAsync();
+            BackgroundTasks.Observe(protocol.RunAsync(), Server.Log, "connection");
         }
         else
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static p => _ = p.RunAsync(), protocol, preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(static s => BackgroundTasks.Observe(s.Protocol.RunAsync(), s.Log, "connection"), (Protocol: protocol, Server.Log), preferLocal: false);
         }
     }
 
