@@ -1,4 +1,4 @@
-using Hyperion.Internal.Http1;
+using Hyperion.Internal.Http;
 using Hyperion.Internal.Tls;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using Hyperion.Http2.Hpack;
+using Hyperion.Internal.Http;
 
 namespace Hyperion.Http2.Internal;
 
@@ -754,7 +755,7 @@ internal sealed partial class Http2Connection
             env.SetTarget(start, q, start + q + 1, path.Length - q - 1);
         }
 
-        env.Method = Hyperion.Internal.Http1.KnownMethods.GetOrCreate(sink.Slice(sink.Method));
+        env.Method = KnownMethods.GetOrCreate(sink.Slice(sink.Method));
         env.Protocol = "HTTP/2";
         env.Scheme = _context.Scheme;
         env.RemoteEndPoint = _context.Remote;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Hyperion.Http2.Hpack;
+using Hyperion.Internal.Http;
 
 namespace Hyperion.Http2.Internal;
 
@@ -199,7 +200,7 @@ internal sealed class Http2RequestHeaderSink : IHpackHeaderSink
         }
 
         var method = Slice(Method);
-        if (method.IsEmpty || method.ContainsAnyExcept(Hyperion.Internal.Http1.HttpChars.Token))
+        if (method.IsEmpty || method.ContainsAnyExcept(HttpChars.Token))
         {
             Malformed = "invalid :method";
             return;
@@ -207,7 +208,7 @@ internal sealed class Http2RequestHeaderSink : IHpackHeaderSink
 
         var path = Slice(PathAndQuery);
         bool asterisk = path.Length == 1 && path[0] == (byte)'*';
-        if ((!asterisk && path[0] != (byte)'/') || path.ContainsAnyExcept(Hyperion.Internal.Http1.HttpChars.Target))
+        if ((!asterisk && path[0] != (byte)'/') || path.ContainsAnyExcept(HttpChars.Target))
         {
             Malformed = "invalid :path";
             return;

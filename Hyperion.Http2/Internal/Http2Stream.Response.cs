@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Hyperion.Http2.Hpack;
-using Hyperion.Internal.Http1;
+using Hyperion.Internal.Http;
 using Hyperion.Internal.Routing;
 
 namespace Hyperion.Http2.Internal;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Hyperion.Internal.Dispatch;
 using Hyperion.Internal.Http1;
+using Hyperion.Internal.Http;
 using Hyperion.Internal.Routing;
 
 namespace Hyperion.Http2.Internal;

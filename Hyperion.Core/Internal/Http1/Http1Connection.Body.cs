@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Hyperion.Internal.Http;
 
 namespace Hyperion.Internal.Http1;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Runtime.CompilerServices;
+using Hyperion.Internal.Http;
 
 namespace Hyperion.Internal.Http1;
 

@@ -1,6 +1,6 @@
-using Hyperion.Internal.Http1;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Hyperion.Internal.Http;
 
 namespace Hyperion.Internal.Infrastructure;
 

@@ -1,4 +1,4 @@
-namespace Hyperion.Internal.Http1;
+namespace Hyperion.Internal.Http;
 
 /// <summary>Checks for response field names and values supplied by apps (RFC 9110 §5.1, §5.5).</summary>
 internal static class HeaderValidation

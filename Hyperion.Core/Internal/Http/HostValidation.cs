@@ -1,4 +1,4 @@
-namespace Hyperion.Internal.Http1;
+namespace Hyperion.Internal.Http;
 
 /// <summary>Host header / authority syntax (RFC 9110 §7.2, RFC 3986 §3.2.2), without userinfo.</summary>
 internal static class HostValidation

@@ -1,4 +1,4 @@
-namespace Hyperion.Internal.Http1;
+namespace Hyperion.Internal.Http;
 
 /// <summary>
 /// Why a request was refused. Numbered by range so logs and metric labels group naturally:
