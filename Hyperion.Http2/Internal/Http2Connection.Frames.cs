@@ -214,6 +214,8 @@ internal sealed partial class Http2Connection
             return;
         }
 
+        StartHeaderBlockClock();
+
         _headerBlock.ResetWrittenCount();
         AppendHeaderBlock(block);
     }
@@ -250,7 +252,7 @@ internal sealed partial class Http2Connection
     {
         // A compressed block longer than twice the header list limit cannot decode to an acceptable list; since the
         // HPACK state would be lost without decoding it, the connection has to go (CONTINUATION flood).
-        if (_headerBlock.WrittenCount + fragment.Length > 2L * _options.MaxHeaderListSize)
+        if (_headerBlock.WrittenCount + fragment.Length > 2L * HeaderListLimit)
         {
             throw new Http2ConnectionException(Http2ErrorCode.EnhanceYourCalm, "Header block exceeds the header list limit.");
         }
@@ -319,8 +321,7 @@ internal sealed partial class Http2Connection
         bool fits = Decode(block);
         if (_headerSelfDependent)
         {
-            QueueRstStream(streamId, Http2ErrorCode.ProtocolError);
-            MarkClosed(streamId, resetByUs: true);
+            RefuseStream(streamId, Http2ErrorCode.ProtocolError, RejectionReason.None);
             return;
         }
 
@@ -333,32 +334,35 @@ internal sealed partial class Http2Connection
         if (ActiveStreams >= _options.MaxConcurrentStreams)
         {
             // RFC 9113 §5.1.2: over SETTINGS_MAX_CONCURRENT_STREAMS; REFUSED_STREAM tells the client it may retry.
-            QueueRstStream(streamId, Http2ErrorCode.RefusedStream);
-            MarkClosed(streamId, resetByUs: true);
+            RefuseStream(streamId, Http2ErrorCode.RefusedStream, RejectionReason.None);
             return;
         }
 
-        if (!fits || _sink.FieldCount > _server.Options.MaxRequestHeaderCount)
+        var rejection = CheckRequestLimits(fits);
+        if (rejection != RejectionReason.None)
         {
-            // RFC 9113 §10.5.1: a header list over our advertised SETTINGS_MAX_HEADER_LIST_SIZE may be answered with
-            // 431. The decoder processed the whole block, so the HPACK table is in step and the connection lives on.
-            StartRejected(streamId, endStream, 431);
+            StartRejected(streamId, endStream, rejection);
             return;
         }
 
         _sink.Complete();
-        if (_sink.Malformed is not null)
+        if (_sink.Malformed != RejectionReason.None)
         {
             // RFC 9113 §8.1.1: a malformed request is a stream error of type PROTOCOL_ERROR.
-            QueueRstStream(streamId, Http2ErrorCode.ProtocolError);
-            MarkClosed(streamId, resetByUs: true);
+            RefuseStream(streamId, Http2ErrorCode.ProtocolError, _sink.Malformed);
             return;
         }
 
-        if (_sink.Slice(_sink.Method).SequenceEqual("CONNECT"u8))
+        rejection = _sink.CheckRequestLine(_server.Options.MaxRequestLineSize);
+        if (rejection == RejectionReason.None && _sink.Slice(_sink.Method).SequenceEqual("CONNECT"u8))
         {
             // We are an origin server, not a tunnel (RFC 9110 §9.3.6).
-            StartRejected(streamId, endStream, 501);
+            rejection = RejectionReason.MethodNotImplemented;
+        }
+
+        if (rejection != RejectionReason.None)
+        {
+            StartRejected(streamId, endStream, rejection);
             return;
         }
 
@@ -382,7 +386,7 @@ internal sealed partial class Http2Connection
             return;
         }
 
-        if (!endStream || !fits || _sink.Malformed is not null)
+        if (!endStream || !fits || _sink.Malformed != RejectionReason.None)
         {
             // RFC 9113 §8.1: trailers must end the stream and carry no pseudo-headers; else malformed.
             ResetStream(stream, Http2ErrorCode.ProtocolError);
@@ -729,8 +733,7 @@ internal sealed partial class Http2Connection
         if (endStream && sink.ContentLength > 0)
         {
             // RFC 9113 §8.1.1: a content-length that the DATA frames (none here) cannot match is malformed.
-            QueueRstStream(streamId, Http2ErrorCode.ProtocolError);
-            MarkClosed(streamId, resetByUs: true);
+            RefuseStream(streamId, Http2ErrorCode.ProtocolError, RejectionReason.UnexpectedEndOfBody);
             return;
         }
 
@@ -772,16 +775,17 @@ internal sealed partial class Http2Connection
         stream.Start();
     }
 
-    private void StartRejected(int streamId, bool endStream, int status)
+    private void StartRejected(int streamId, bool endStream, RejectionReason reason)
     {
         var env = _server.RentEnv();
         env.Protocol = "HTTP/2";
+        env.Method = _sink.Method.Start >= 0 ? KnownMethods.GetOrCreate(_sink.Slice(_sink.Method)) : "-";
         var stream = new Http2Stream(this, streamId, env, _options.InitialStreamWindowSize, _peerInitialWindow, endStream, -1, asterisk: false);
         lock (_streamsLock)
         {
             _streams.Add(streamId, stream);
         }
 
-        stream.StartRejected(status);
+        stream.StartRejected(reason);
     }
 }

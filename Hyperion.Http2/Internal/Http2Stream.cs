@@ -307,7 +307,7 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.RunAsync(), this, preferLocal: false);
     }
 
-    public void StartRejected(int status) => _ = RunRejectedAsync(status);
+    public void StartRejected(RejectionReason reason) => _ = RunRejectedAsync(reason);
 
     private async Task RunAsync()
     {
@@ -354,11 +354,12 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         Finish();
     }
 
-    private async Task RunRejectedAsync(int status)
+    private async Task RunRejectedAsync(RejectionReason reason)
     {
         try
         {
-            _connection.Server.Log.Rejected(_connection.Context.RemoteText, "-", status == 431 ? RejectionReason.HeadersTooLarge : RejectionReason.MethodNotImplemented, status);
+            int status = reason.StatusCode();
+            _connection.Server.Log.Rejected(_connection.Context.RemoteText, Env.Method ?? "-", reason, status);
             await WriteSimpleAsync(status).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException)
