@@ -24,7 +24,9 @@ internal sealed partial class Http2Connection
             return RejectionReason.HeadersTooLarge;
         }
 
-        return _sink.FieldCount > _server.Options.MaxRequestHeaderCount ? RejectionReason.TooManyHeaders : RejectionReason.None;
+        // :authority stands for the Host field HTTP/1.1 would count (the sink adds it as host after this check).
+        int fields = _sink.FieldCount + (_sink.Authority.Start >= 0 && _sink.HostField < 0 ? 1 : 0);
+        return fields > _server.Options.MaxRequestHeaderCount ? RejectionReason.TooManyHeaders : RejectionReason.None;
     }
 
     /// <summary>

@@ -8,9 +8,9 @@ namespace Hyperion.Internal.Http;
 /// </summary>
 internal static class RequestLineRules
 {
-    private const int VersionAndSpaces = 10; // " " + " HTTP/1.1"
+    private const int VersionSpacesAndCr = 11; // " " + " HTTP/1.1" + CR, as HTTP/1.1 counts the line up to its LF
 
-    public static bool Exceeds(int methodLength, int targetLength, int limit) => methodLength + targetLength + VersionAndSpaces > limit;
+    public static bool Exceeds(int methodLength, int targetLength, int limit) => methodLength + targetLength + VersionSpacesAndCr > limit;
 
     /// <summary>
     /// Which part of an overlong request line is to blame. RFC 9112 §3: 414 is for a target that is too long;
