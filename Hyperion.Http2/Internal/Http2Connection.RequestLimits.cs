@@ -39,12 +39,13 @@ internal sealed partial class Http2Connection
         if (reason != RejectionReason.None)
         {
             string method = _sink.Method.Start >= 0 ? KnownMethods.GetOrCreate(_sink.Slice(_sink.Method)) : "-";
-            _server.Log.StreamRejected(_context.RemoteText, method, reason, code.ToString());
+            _server.Log.StreamRejected(_context.RemoteText, method, reason, $"RST_STREAM {code}");
         }
 
-        QueueRstStream(streamId, code);
+        // Counted first: past the budget the GOAWAY answers this stream too.
         MarkClosed(streamId, resetByUs: true);
         CountReset();
+        QueueRstStream(streamId, code);
     }
 
     /// <summary>A HEADERS frame without END_HEADERS starts the request-headers clock (RequestHeadersTimeout).</summary>
@@ -69,7 +70,7 @@ internal sealed partial class Http2Connection
     {
         if (_headerBlockTimedOut && _headerStreamId != 0)
         {
-            _server.Log.StreamRejected(_context.RemoteText, "-", RejectionReason.RequestHeadersTimeout, nameof(Http2ErrorCode.EnhanceYourCalm));
+            _server.Log.StreamRejected(_context.RemoteText, "-", RejectionReason.RequestHeadersTimeout, $"GOAWAY {Http2ErrorCode.EnhanceYourCalm}");
             throw new Http2ConnectionException(Http2ErrorCode.EnhanceYourCalm, "The request headers did not complete within RequestHeadersTimeout.");
         }
 

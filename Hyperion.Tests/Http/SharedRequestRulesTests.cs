@@ -189,7 +189,7 @@ public sealed class SharedRequestRulesTests : IAsyncLifetime
             return null;
         }
 
-        // "...: {Reason}, answered {Status}" or "...: {Reason}, reset with {ErrorCode}"
+        // "...: {Reason}, answered {Status}" (HTTP/1.1, HTTP/2 limits) or "...: {Reason}, answered RST_STREAM {ErrorCode}"
         string message = lines[0].Message;
         int colon = message.LastIndexOf("): ", StringComparison.Ordinal);
         int comma = message.IndexOf(',', colon);

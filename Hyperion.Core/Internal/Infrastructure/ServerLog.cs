@@ -14,7 +14,7 @@ internal sealed class ServerLog
     // Same event as RequestRejected: one count of rejections by reason across HTTP/1.1 and HTTP/2.
     private static readonly Action<ILogger, string, string, RejectionReason, string, Exception?> StreamRejectedMessage =
         LoggerMessage.Define<string, string, RejectionReason, string>(LogLevel.Information, new EventId(1, "RequestRejected"),
-            "Rejected HTTP/2 request from {Remote} ({Method}): {Reason}, reset with {ErrorCode}");
+            "Rejected HTTP/2 request from {Remote} ({Method}): {Reason}, answered {Answer}");
 
     private static readonly Action<ILogger, string, string, Exception?> AppErrorMessage =
         LoggerMessage.Define<string, string>(LogLevel.Error, new EventId(2, "AppError"), "Unhandled exception serving {Method} {Path}");
@@ -61,7 +61,8 @@ internal sealed class ServerLog
 
     public void Rejected(string remote, string method, RejectionReason reason, int status) => RejectedMessage(_logger, remote, method, reason, status, null);
 
-    public void StreamRejected(string remote, string method, RejectionReason reason, string errorCode) => StreamRejectedMessage(_logger, remote, method, reason, errorCode, null);
+    /// <summary>An HTTP/2 request refused with a frame rather than a status: <paramref name="answer"/> is e.g. "RST_STREAM ProtocolError".</summary>
+    public void StreamRejected(string remote, string method, RejectionReason reason, string answer) => StreamRejectedMessage(_logger, remote, method, reason, answer, null);
 
     public void AppError(string method, string path, Exception ex) => AppErrorMessage(_logger, method, path, ex);
 
