@@ -386,9 +386,10 @@ internal sealed partial class Http2Connection
             return;
         }
 
-        if (!endStream || !fits || _sink.Malformed != RejectionReason.None)
+        if (!endStream || !fits || _sink.FieldCount > _server.Options.MaxRequestHeaderCount || _sink.Malformed != RejectionReason.None)
         {
-            // RFC 9113 §8.1: trailers must end the stream and carry no pseudo-headers; else malformed.
+            // RFC 9113 §8.1: trailers must end the stream and carry no pseudo-headers; else malformed. Over the header
+            // limits (as HTTP/1.1 bounds its trailer section) the body is already the app's, so the stream is reset.
             ResetStream(stream, Http2ErrorCode.ProtocolError);
             return;
         }

@@ -19,6 +19,12 @@ public abstract class Http2RequestLimitsTests : TransportTests
             s.UseHttp2(o);
             s.HandleStatic("GET", "/static", "ok");
             s.Handle("GET", "/hold", _ => RackResponse.Streaming(200, null, async w => await Task.Delay(Timeout.Infinite, w.Aborted)));
+            s.Handle("POST", "/echo", async env =>
+            {
+                var ms = new MemoryStream();
+                await env.Body.CopyToAsync(ms);
+                return RackResponse.Bytes(200, ms.ToArray());
+            });
         }, options);
 
     private static async Task<(H2RawClient Client, H2Frame Settings)> ConnectAsync(TestServer ts)
@@ -200,6 +206,39 @@ public abstract class Http2RequestLimitsTests : TransportTests
         await using var _c = c;
         await c.SendHeadersAsync(1, true, H2.Get("/static", ("te", "trailers")));
         (await c.ReadResponseAsync(1)).Status.Should().Be(200);
+    }
+
+    public static TheoryData<string, int, bool> TrailerCases() => new()
+    {
+        // The trailer section follows the header rules (as HTTP/1.1's chunked trailers do): names, values, count.
+        { "x-a: b", 1, true },
+        { "x(a: b", 1, false },
+        { "x-a: a\u0001b", 1, false },
+        { "x-a: b", 5, true },
+        { "x-a: b", 6, false },
+    };
+
+    [Theory]
+    [MemberData(nameof(TrailerCases))]
+    public async Task Trailers_follow_the_header_rules(string field, int count, bool served)
+    {
+        await using var ts = await StartH2Async(options: o => o.MaxRequestHeaderCount = 5);
+        var (c, _) = await ConnectAsync(ts);
+        await using var _c = c;
+        int colon = field.IndexOf(':', StringComparison.Ordinal);
+        var trailers = Enumerable.Range(0, count).Select(i => (field[..colon] + (i == 0 ? string.Empty : $"-{i}"), field[(colon + 2)..])).ToArray();
+        await c.SendHeadersAsync(1, false, H2.Post("/echo"));
+        await c.SendFrameAsync(H2.Data, 0, 1, "hello"u8);
+        await c.SendHeadersAsync(1, true, trailers);
+        if (served)
+        {
+            (await c.ReadResponseAsync(1)).Body.Should().Equal("hello"u8.ToArray());
+        }
+        else
+        {
+            var rst = await c.ExpectRstAsync(1);
+            rst.ErrorCode.Should().Be(H2.ProtocolError, "{0} x{1}: got {2}", field, count, rst);
+        }
     }
 
     private static uint? SettingValue(H2Frame settings, ushort id)

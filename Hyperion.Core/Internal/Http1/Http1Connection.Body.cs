@@ -422,7 +422,7 @@ internal sealed partial class Http1Connection
             var line = rented.AsSpan(0, (int)lineSequence.Length);
             int colon = line.IndexOf(HttpChars.Colon);
             if (line[0] is HttpChars.SP or HttpChars.HT || colon <= 0 || line[colon - 1] is HttpChars.SP or HttpChars.HT
-                || line[..colon].ContainsAnyExcept(HttpChars.Token) || line[(colon + 1)..].ContainsAnyExcept(HttpChars.FieldValue))
+                || !HeaderValidation.IsValidName(line[..colon]) || !HeaderValidation.IsValidValue(line[(colon + 1)..]))
             {
                 throw new BadRequestException(RejectionReason.InvalidTrailer);
             }
