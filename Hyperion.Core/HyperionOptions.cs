@@ -1,4 +1,4 @@
-using Hyperion.Internal.Http1;
+using Hyperion.Internal.Http;
 using Hyperion.Internal.Tls;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
@@ -114,13 +114,16 @@ public sealed class HyperionOptions
     /// <summary>Accept backlog of each listening socket. Default: 512.</summary>
     public int ListenBacklog { get; set; } = 512;
 
-    /// <summary>Longest request line (method, target, version) in bytes; longer gets 414. Default: 8 KiB.</summary>
+    /// <summary>
+    /// Longest request line (method, target, version, CR) in bytes; longer gets 414 when the target is the longer
+    /// part, else 501 (400 for a method that is not a token). HTTP/2 measures "METHOD /path HTTP/1.1". Default: 8 KiB.
+    /// </summary>
     public int MaxRequestLineSize { get; set; } = 8 * 1024;
 
-    /// <summary>Largest header section (all field lines) in bytes; larger gets 431. Default: 32 KiB.</summary>
+    /// <summary>Largest header section (all field lines) in bytes; larger gets 431. HTTP/2 advertises and enforces at most this as its header list size. Default: 32 KiB.</summary>
     public int MaxRequestHeadersTotalSize { get; set; } = 32 * 1024;
 
-    /// <summary>Most header fields in one request; more gets 431. Default: 100.</summary>
+    /// <summary>Most header fields in one request (Host included; HTTP/2 counts :authority as Host); more gets 431. Default: 100.</summary>
     public int MaxRequestHeaderCount { get; set; } = 100;
 
     /// <summary>Largest request body in bytes; a larger declared length gets 413 before the body is read. Null: no limit. Default: 30,000,000.</summary>
@@ -134,7 +137,11 @@ public sealed class HyperionOptions
     /// </summary>
     public long? MaxUnflushedResponseBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>Time allowed to receive a whole request head once its first byte arrived; on breach 408 and close. Default: 30 s.</summary>
+    /// <summary>
+    /// Time allowed to receive a whole request head once its first byte arrived; on breach 408 and close. Over HTTP/2,
+    /// a header block (HEADERS and its CONTINUATIONs) unfinished this long ends the connection with GOAWAY
+    /// ENHANCE_YOUR_CALM. Default: 30 s.
+    /// </summary>
     public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long an idle keep-alive connection is kept open waiting for its next request. Default: 130 s.</summary>

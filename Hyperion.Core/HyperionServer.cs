@@ -4,6 +4,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
 using Hyperion.Internal.Http1;
+using Hyperion.Internal.Http;
 using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Routing;
 using Hyperion.Internal.Tls;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Hyperion.Internal.Http1;
+using Hyperion.Internal.Http;
 
 namespace Hyperion;
 

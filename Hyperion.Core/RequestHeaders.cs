@@ -1,6 +1,6 @@
 using System.Collections;
 using System.Text;
-using Hyperion.Internal.Http1;
+using Hyperion.Internal.Http;
 
 namespace Hyperion;
 

@@ -11,7 +11,8 @@ public sealed class Http2Options
 
     /// <summary>
     /// SETTINGS_MAX_HEADER_LIST_SIZE: the decoded size of a request's header list (RFC 9113 §6.5.2 counting).
-    /// A larger list is answered with 431. Default 32 KiB.
+    /// A larger list is answered with 431. The value advertised and enforced is the smaller of this and
+    /// <see cref="HyperionOptions.MaxRequestHeadersTotalSize"/>. Default 32 KiB.
     /// </summary>
     public int MaxHeaderListSize { get; set; } = 32 * 1024;
 
@@ -25,8 +26,9 @@ public sealed class Http2Options
     public int InitialConnectionWindowSize { get; set; } = 1024 * 1024;
 
     /// <summary>
-    /// Rapid-reset protection: a connection whose client resets more than this many streams within
-    /// <see cref="StreamResetWindow"/> is closed with GOAWAY ENHANCE_YOUR_CALM. Default 200.
+    /// Rapid-reset protection: a connection with more than this many stream resets within <see cref="StreamResetWindow"/>
+    /// is closed with GOAWAY ENHANCE_YOUR_CALM. The client's RST_STREAMs and ours for streams we refuse or find
+    /// malformed count alike. Default 200.
     /// </summary>
     public int MaxStreamResetsPerWindow { get; set; } = 200;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using Hyperion.Http2.Hpack;
+using Hyperion.Internal.Http;
 
 namespace Hyperion.Http2.Internal;
 
@@ -240,6 +241,8 @@ internal sealed partial class Http2Connection
             return;
         }
 
+        StartHeaderBlockClock();
+
         _headerBlock.ResetWrittenCount();
         AppendHeaderBlock(block);
     }
@@ -276,7 +279,7 @@ internal sealed partial class Http2Connection
     {
         // A compressed block longer than twice the header list limit cannot decode to an acceptable list; since the
         // HPACK state would be lost without decoding it, the connection has to go (CONTINUATION flood).
-        if (_headerBlock.WrittenCount + fragment.Length > 2L * _options.MaxHeaderListSize)
+        if (_headerBlock.WrittenCount + fragment.Length > 2L * HeaderListLimit)
         {
             throw new Http2ConnectionException(Http2ErrorCode.EnhanceYourCalm, "Header block exceeds the header list limit.");
         }
@@ -365,7 +368,7 @@ internal sealed partial class Http2Connection
         bool fits = Decode(block);
         if (_headerSelfDependent)
         {
-            ResetNewStream(streamId, Http2ErrorCode.ProtocolError);
+            RefuseStream(streamId, Http2ErrorCode.ProtocolError, RejectionReason.None);
             return;
         }
 
@@ -378,30 +381,35 @@ internal sealed partial class Http2Connection
         if (ActiveStreams >= _options.MaxConcurrentStreams)
         {
             // RFC 9113 §5.1.2: over SETTINGS_MAX_CONCURRENT_STREAMS; REFUSED_STREAM tells the client it may retry.
-            ResetNewStream(streamId, Http2ErrorCode.RefusedStream);
+            RefuseStream(streamId, Http2ErrorCode.RefusedStream, RejectionReason.None);
             return;
         }
 
-        if (!fits || _sink.FieldCount > _server.Options.MaxRequestHeaderCount)
+        var rejection = CheckRequestLimits(fits);
+        if (rejection != RejectionReason.None)
         {
-            // RFC 9113 §10.5.1: a header list over our advertised SETTINGS_MAX_HEADER_LIST_SIZE may be answered with
-            // 431. The decoder processed the whole block, so the HPACK table is in step and the connection lives on.
-            StartRejected(streamId, endStream, 431);
+            StartRejected(streamId, endStream, rejection);
             return;
         }
 
         _sink.Complete();
-        if (_sink.Malformed is not null)
+        if (_sink.Malformed != RejectionReason.None)
         {
             // RFC 9113 §8.1.1: a malformed request is a stream error of type PROTOCOL_ERROR.
-            ResetNewStream(streamId, Http2ErrorCode.ProtocolError);
+            RefuseStream(streamId, Http2ErrorCode.ProtocolError, _sink.Malformed);
             return;
         }
 
-        if (_sink.Slice(_sink.Method).SequenceEqual("CONNECT"u8))
+        rejection = _sink.CheckRequestLine(_server.Options.MaxRequestLineSize);
+        if (rejection == RejectionReason.None && _sink.Slice(_sink.Method).SequenceEqual("CONNECT"u8))
         {
             // We are an origin server, not a tunnel (RFC 9110 §9.3.6).
-            StartRejected(streamId, endStream, 501);
+            rejection = RejectionReason.MethodNotImplemented;
+        }
+
+        if (rejection != RejectionReason.None)
+        {
+            StartRejected(streamId, endStream, rejection);
             return;
         }
 
@@ -418,9 +426,10 @@ internal sealed partial class Http2Connection
             return;
         }
 
-        if (!endStream || !fits || _sink.Malformed is not null)
+        if (!endStream || !fits || _sink.FieldCount > _server.Options.MaxRequestHeaderCount || _sink.Malformed != RejectionReason.None)
         {
-            // RFC 9113 §8.1: trailers must end the stream and carry no pseudo-headers; else malformed.
+            // RFC 9113 §8.1: trailers must end the stream and carry no pseudo-headers; else malformed. Over the header
+            // limits (as HTTP/1.1 bounds its trailer section) the body is already the app's, so the stream is reset.
             ResetStream(stream, Http2ErrorCode.ProtocolError);
             return;
         }
@@ -793,7 +802,7 @@ internal sealed partial class Http2Connection
         if (endStream && sink.ContentLength > 0)
         {
             // RFC 9113 §8.1.1: a content-length that the DATA frames (none here) cannot match is malformed.
-            ResetNewStream(streamId, Http2ErrorCode.ProtocolError);
+            RefuseStream(streamId, Http2ErrorCode.ProtocolError, RejectionReason.UnexpectedEndOfBody);
             return;
         }
 
@@ -818,7 +827,7 @@ internal sealed partial class Http2Connection
             env.SetTarget(start, q, start + q + 1, path.Length - q - 1);
         }
 
-        env.Method = Hyperion.Internal.Http1.KnownMethods.GetOrCreate(sink.Slice(sink.Method));
+        env.Method = KnownMethods.GetOrCreate(sink.Slice(sink.Method));
         env.Protocol = "HTTP/2";
         env.Scheme = _context.Scheme;
         env.RemoteEndPoint = _context.Remote;
@@ -835,16 +844,17 @@ internal sealed partial class Http2Connection
         stream.Start();
     }
 
-    private void StartRejected(int streamId, bool endStream, int status)
+    private void StartRejected(int streamId, bool endStream, RejectionReason reason)
     {
         var env = _server.RentEnv();
         env.Protocol = "HTTP/2";
+        env.Method = _sink.Method.Start >= 0 ? KnownMethods.GetOrCreate(_sink.Slice(_sink.Method)) : "-";
         var stream = new Http2Stream(this, streamId, env, _options.InitialStreamWindowSize, _peerInitialWindow, endStream, -1, asterisk: false);
         lock (_streamsLock)
         {
             _streams.Add(streamId, stream);
         }
 
-        stream.StartRejected(status);
+        stream.StartRejected(reason);
     }
 }

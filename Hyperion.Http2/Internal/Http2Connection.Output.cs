@@ -45,7 +45,7 @@ internal sealed partial class Http2Connection
         n += WriteSetting(settings[n..], Http2SettingId.MaxConcurrentStreams, (uint)_options.MaxConcurrentStreams);
         n += WriteSetting(settings[n..], Http2SettingId.InitialWindowSize, (uint)_options.InitialStreamWindowSize);
         n += WriteSetting(settings[n..], Http2SettingId.MaxFrameSize, (uint)_options.MaxFrameSize);
-        n += WriteSetting(settings[n..], Http2SettingId.MaxHeaderListSize, (uint)_options.MaxHeaderListSize);
+        n += WriteSetting(settings[n..], Http2SettingId.MaxHeaderListSize, (uint)HeaderListLimit);
         if (_options.HeaderTableSize != 4096)
         {
             n += WriteSetting(settings[n..], Http2SettingId.HeaderTableSize, (uint)_options.HeaderTableSize);

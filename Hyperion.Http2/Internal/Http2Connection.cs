@@ -73,7 +73,9 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         // RFC 9113 §6.5.2 / RFC 7541 §4.2: until the client acknowledges our SETTINGS it encodes against the
         // default 4096-byte table, so the decoder starts there; a larger advertised size is allowed at once
         // (the client must announce it with a size update), a smaller one is enforced from the ACK on.
-        _decoder = new HpackDecoder(DefaultHeaderTableSize, options.MaxHeaderListSize)
+        // The header list is bounded by both HTTP/2's own limit and MaxRequestHeadersTotalSize, as HTTP/1.1's head is.
+        HeaderListLimit = Math.Min(options.MaxHeaderListSize, server.Options.MaxRequestHeadersTotalSize);
+        _decoder = new HpackDecoder(DefaultHeaderTableSize, HeaderListLimit)
         {
             MaxDynamicTableSize = Math.Max(DefaultHeaderTableSize, options.HeaderTableSize),
         };
@@ -89,6 +91,9 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
     internal Http2Options Options => _options;
 
     internal int PeerMaxFrameSize => _peerMaxFrameSize;
+
+    /// <summary>SETTINGS_MAX_HEADER_LIST_SIZE as advertised and enforced (RFC 9113 §6.5.2 counting).</summary>
+    internal int HeaderListLimit { get; }
 
     /// <summary>
     /// <c>Upgrade: h2c</c> (RFC 7540 §3.2): the HTTP/1.1 request becomes stream 1, half-closed (remote), and the
@@ -199,6 +204,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
             {
                 _input.AdvanceTo(buffer.Start);
                 ThrowIfSettingsTimedOut();
+                ThrowIfHeaderBlockTimedOut();
                 if (_closing && ActiveStreams == 0)
                 {
                     return;
@@ -379,6 +385,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
 
         Interlocked.Exchange(ref _controlFrames, 0);
         Interlocked.Exchange(ref _unproductiveFrames, 0);
+        CheckHeaderBlockTimeout(now);
         if (!_settingsAcked && !_settingsTimedOut && now - Volatile.Read(ref _settingsSentAt) > (long)_options.SettingsAckTimeout.TotalMilliseconds)
         {
             // RFC 9113 §6.5.3: no ACK in time may be treated as a connection error of type SETTINGS_TIMEOUT.

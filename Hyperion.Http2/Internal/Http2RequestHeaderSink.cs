@@ -1,10 +1,12 @@
 using System.Buffers;
 using Hyperion.Http2.Hpack;
+using Hyperion.Internal.Http;
 
 namespace Hyperion.Http2.Internal;
 
 /// <summary>
-/// Collects a decoded request (or trailer) field block and checks it against RFC 9113 §8.2 and §8.3.
+/// Collects a decoded request (or trailer) field block and checks it against RFC 9113 §8.2 and §8.3, with the
+/// field, target, host and Content-Length rules HTTP/1.1 uses (Internal/Http).
 /// Never throws from <see cref="OnHeader"/>: the whole block must be decoded to keep the HPACK table in
 /// step, so a violation is recorded in <see cref="Malformed"/> and acted on afterwards.
 /// </summary>
@@ -16,7 +18,8 @@ internal sealed class Http2RequestHeaderSink : IHpackHeaderSink
     private int _fieldCount;
     private bool _sawRegular;
 
-    public string? Malformed { get; private set; }
+    /// <summary>Why the block is malformed (RFC 9113 §8.1.1), in the reasons HTTP/1.1 logs; None when it is not.</summary>
+    public RejectionReason Malformed { get; private set; }
 
     public bool Trailers { get; private set; }
 
@@ -43,7 +46,7 @@ internal sealed class Http2RequestHeaderSink : IHpackHeaderSink
         _length = 0;
         _fieldCount = 0;
         _sawRegular = false;
-        Malformed = null;
+        Malformed = RejectionReason.None;
         Trailers = trailers;
         ContentLength = -1;
         Method = Scheme = Authority = PathAndQuery = (-1, 0);
@@ -61,70 +64,89 @@ internal sealed class Http2RequestHeaderSink : IHpackHeaderSink
 
     public void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
     {
-        if (Malformed is not null)
+        if (Malformed != RejectionReason.None)
         {
             return;
         }
 
         if (name.IsEmpty)
         {
-            Malformed = "empty field name";
+            Malformed = RejectionReason.InvalidHeaderName;
             return;
         }
 
-        // RFC 9113 §8.2.1: no NUL, CR or LF anywhere in a value, no leading or trailing SP/HTAB.
-        if (value.IndexOfAny((byte)0, (byte)'\r', (byte)'\n') >= 0)
+        // RFC 9113 §8.2.1: no leading or trailing SP/HTAB; the characters are HTTP/1.1's (RFC 9110 §5.5), which
+        // excludes NUL, CR and LF as §8.2.1 requires and every other control as HTTP/1.1 does.
+        if (!value.IsEmpty && (value[0] is HttpChars.SP or HttpChars.HT || value[^1] is HttpChars.SP or HttpChars.HT))
         {
-            Malformed = "NUL, CR or LF in a field value";
+            Malformed = RejectionReason.InvalidHeaderValue;
             return;
         }
 
-        if (!value.IsEmpty && (value[0] is (byte)' ' or (byte)'\t' || value[^1] is (byte)' ' or (byte)'\t'))
+        if (!HeaderValidation.IsValidValue(value))
         {
-            Malformed = "whitespace around a field value";
+            Malformed = RejectionReason.InvalidHeaderValue;
             return;
         }
 
-        if (name[0] == (byte)':')
+        if (name[0] == HttpChars.Colon)
         {
             OnPseudo(name, value);
             return;
         }
 
-        // RFC 9113 §8.2.1: no controls, SP, uppercase, DEL or non-ASCII, and no colon outside pseudo-headers.
-        if (name.IndexOfAnyInRange((byte)0x00, (byte)0x20) >= 0 || name.IndexOfAnyInRange((byte)'A', (byte)'Z') >= 0
-            || name.IndexOfAnyInRange((byte)0x7F, (byte)0xFF) >= 0 || name.IndexOf((byte)':') >= 0)
+        // RFC 9113 §8.2.1: a token as in HTTP/1.1 (RFC 9110 §5.1), and lowercase.
+        if (!HeaderValidation.IsValidName(name) || name.IndexOfAnyInRange((byte)'A', (byte)'Z') >= 0)
         {
-            Malformed = "invalid character in a field name";
+            Malformed = RejectionReason.InvalidHeaderName;
             return;
         }
 
         _sawRegular = true;
-        switch (name.Length)
+        if (HeaderValidation.IsConnectionSpecific(name) || (name.SequenceEqual("te"u8) && !value.SequenceEqual("trailers"u8)))
         {
-            // RFC 9113 §8.2.2: connection-specific fields are malformed in HTTP/2.
-            case 7 when name.SequenceEqual("upgrade"u8):
-            case 10 when name.SequenceEqual("connection"u8) || name.SequenceEqual("keep-alive"u8):
-            case 16 when name.SequenceEqual("proxy-connection"u8):
-            case 17 when name.SequenceEqual("transfer-encoding"u8):
-                Malformed = "connection-specific field";
-                return;
-            case 2 when name.SequenceEqual("te"u8) && !value.SequenceEqual("trailers"u8):
-                // RFC 9113 §8.2.2: TE may appear only with the value "trailers".
-                Malformed = "te other than trailers";
-                return;
-            case 14 when name.SequenceEqual("content-length"u8) && !Trailers:
-                if (!TryParseLength(value, out long length) || (ContentLength >= 0 && ContentLength != length))
-                {
-                    Malformed = "invalid content-length";
-                    return;
-                }
+            // RFC 9113 §8.2.2: connection-specific fields are malformed; TE may carry only "trailers".
+            Malformed = RejectionReason.ConnectionSpecificHeader;
+            return;
+        }
 
-                ContentLength = length;
-                break;
-            case 4 when name.SequenceEqual("host"u8) && HostField < 0:
-                HostField = _fieldCount;
-                break;
+        if (!Trailers)
+        {
+            switch (name.Length)
+            {
+                case 14 when name.SequenceEqual("content-length"u8):
+                    // RFC 9110 §8.6 as HTTP/1.1 reads it: one value, digits only, no leading zeros.
+                    if (ContentLength >= 0)
+                    {
+                        Malformed = RejectionReason.DuplicateContentLength;
+                        return;
+                    }
+
+                    if (!HeaderValidation.TryParseContentLength(value, out long length))
+                    {
+                        Malformed = RejectionReason.InvalidContentLength;
+                        return;
+                    }
+
+                    ContentLength = length;
+                    break;
+                case 4 when name.SequenceEqual("host"u8):
+                    // RFC 9110 §7.2 and RFC 9112 §3.2: one Host, and a valid one.
+                    if (HostField >= 0)
+                    {
+                        Malformed = RejectionReason.DuplicateHost;
+                        return;
+                    }
+
+                    if (!HostValidation.IsValid(value))
+                    {
+                        Malformed = RejectionReason.InvalidHost;
+                        return;
+                    }
+
+                    HostField = _fieldCount;
+                    break;
+            }
         }
 
         AddField(name, value);
@@ -133,15 +155,9 @@ internal sealed class Http2RequestHeaderSink : IHpackHeaderSink
     private void OnPseudo(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
     {
         // RFC 9113 §8.1: trailers carry no pseudo-headers; §8.3: pseudo-headers come before regular fields.
-        if (Trailers)
+        if (Trailers || _sawRegular)
         {
-            Malformed = "pseudo-header in trailers";
-            return;
-        }
-
-        if (_sawRegular)
-        {
-            Malformed = "pseudo-header after a regular field";
+            Malformed = RejectionReason.InvalidPseudoHeader;
             return;
         }
 
@@ -149,20 +165,20 @@ internal sealed class Http2RequestHeaderSink : IHpackHeaderSink
         switch (name.Length)
         {
             case 5 when name.SequenceEqual(":path"u8):
-                PathAndQuery = Once(PathAndQuery, range, "duplicate :path");
+                PathAndQuery = Once(PathAndQuery, range);
                 return;
             case 7 when name.SequenceEqual(":method"u8):
-                Method = Once(Method, range, "duplicate :method");
+                Method = Once(Method, range);
                 return;
             case 7 when name.SequenceEqual(":scheme"u8):
-                Scheme = Once(Scheme, range, "duplicate :scheme");
+                Scheme = Once(Scheme, range);
                 return;
             case 10 when name.SequenceEqual(":authority"u8):
-                Authority = Once(Authority, range, "duplicate :authority");
+                Authority = Once(Authority, range);
                 return;
             default:
                 // RFC 9113 §8.3: unknown pseudo-headers (and response ones such as :status) are malformed.
-                Malformed = "unknown pseudo-header";
+                Malformed = RejectionReason.InvalidPseudoHeader;
                 return;
         }
     }
@@ -170,94 +186,89 @@ internal sealed class Http2RequestHeaderSink : IHpackHeaderSink
     /// <summary>Checks what the whole block must contain (RFC 9113 §8.3.1); call after decoding.</summary>
     public void Complete()
     {
-        if (Malformed is not null || Trailers)
+        if (Malformed != RejectionReason.None || Trailers)
         {
             return;
         }
 
         if (Method.Start < 0)
         {
-            Malformed = "missing :method";
-            return;
-        }
-
-        if (Slice(Method).SequenceEqual("CONNECT"u8))
-        {
-            // RFC 9113 §8.5: CONNECT carries :authority and omits :scheme and :path.
-            if (Scheme.Start >= 0 || PathAndQuery.Start >= 0 || Authority.Start < 0)
-            {
-                Malformed = "CONNECT with :scheme or :path, or without :authority";
-            }
-
-            return;
-        }
-
-        if (Scheme.Start < 0 || PathAndQuery.Start < 0 || PathAndQuery.Length == 0)
-        {
-            Malformed = "missing :scheme or :path";
+            Malformed = RejectionReason.InvalidPseudoHeader;
             return;
         }
 
         var method = Slice(Method);
-        if (method.IsEmpty || method.ContainsAnyExcept(Hyperion.Internal.Http1.HttpChars.Token))
+        if (!HttpChars.IsToken(method))
         {
-            Malformed = "invalid :method";
+            Malformed = RejectionReason.InvalidMethod;
             return;
         }
 
+        if (method.SequenceEqual("CONNECT"u8))
+        {
+            // RFC 9113 §8.5: CONNECT carries :authority and omits :scheme and :path.
+            if (Scheme.Start >= 0 || PathAndQuery.Start >= 0 || Authority.Start < 0)
+            {
+                Malformed = RejectionReason.InvalidPseudoHeader;
+            }
+
+            return;
+        }
+
+        if (Scheme.Start < 0 || PathAndQuery.Start < 0)
+        {
+            Malformed = RejectionReason.InvalidPseudoHeader;
+            return;
+        }
+
+        // The target rules are HTTP/1.1's origin-form (RFC 9112 §3.2.1, RFC 9113 §8.3.1), asterisk-form for OPTIONS.
         var path = Slice(PathAndQuery);
         bool asterisk = path.Length == 1 && path[0] == (byte)'*';
-        if ((!asterisk && path[0] != (byte)'/') || path.ContainsAnyExcept(Hyperion.Internal.Http1.HttpChars.Target))
+        if (asterisk ? !method.SequenceEqual("OPTIONS"u8) : !RequestTargetRules.IsValidOriginForm(path))
         {
-            Malformed = "invalid :path";
+            Malformed = RejectionReason.InvalidRequestTarget;
             return;
         }
 
-        if (asterisk && !method.SequenceEqual("OPTIONS"u8))
+        if (Authority.Start >= 0)
         {
-            Malformed = ":path * outside OPTIONS";
-            return;
-        }
-
-        if (Authority.Start >= 0 && HostField >= 0)
-        {
-            // RFC 9113 §8.3.1: a Host that names a different authority than :authority is malformed.
-            GetField(HostField, out _, out _, out int vs, out int vl);
-            if (!_buffer.AsSpan(vs, vl).SequenceEqual(Slice(Authority)))
+            // RFC 9113 §8.3.1: :authority is a Host value (no userinfo); a Host naming another authority is malformed.
+            if (!HostValidation.IsValid(Slice(Authority)))
             {
-                Malformed = "host differs from :authority";
+                Malformed = RejectionReason.InvalidHost;
                 return;
             }
-        }
 
-        if (Authority.Start >= 0 && HostField < 0)
-        {
-            // Apps read the host the HTTP/1.1 way (HTTP_HOST, ServerName): carry :authority as Host.
-            var name = Append("host"u8);
-            HostField = _fieldCount;
-            AddFieldRanges(name, Authority);
+            if (HostField >= 0)
+            {
+                GetField(HostField, out _, out _, out int vs, out int vl);
+                if (!HostValidation.SameAuthority(_buffer.AsSpan(vs, vl), Slice(Authority)))
+                {
+                    Malformed = RejectionReason.InvalidHost;
+                    return;
+                }
+            }
+            else
+            {
+                // Apps read the host the HTTP/1.1 way (HTTP_HOST, ServerName): carry :authority as Host.
+                var name = Append("host"u8);
+                HostField = _fieldCount;
+                AddFieldRanges(name, Authority);
+            }
         }
     }
 
-    private static bool TryParseLength(ReadOnlySpan<byte> value, out long length)
+    /// <summary>
+    /// The limits HTTP/1.1 applies to its request line, over the HTTP/1.1 line this request would be
+    /// (<see cref="RequestLineRules"/>); None when within them. Call after <see cref="Complete"/> found no fault.
+    /// </summary>
+    public RejectionReason CheckRequestLine(int maxRequestLineSize)
     {
-        length = 0;
-        if (value.IsEmpty || value.Length > 18)
-        {
-            return false;
-        }
-
-        foreach (byte b in value)
-        {
-            if (b is < (byte)'0' or > (byte)'9')
-            {
-                return false;
-            }
-
-            length = (length * 10) + (b - '0');
-        }
-
-        return true;
+        var method = Slice(Method);
+        int target = Math.Max(PathAndQuery.Length, 0);
+        return RequestLineRules.Exceeds(method.Length, target, maxRequestLineSize)
+            ? RequestLineRules.Blame(method, target)
+            : RejectionReason.None;
     }
 
     private void AddField(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
@@ -283,11 +294,11 @@ internal sealed class Http2RequestHeaderSink : IHpackHeaderSink
     }
 
     /// <summary>RFC 9113 §8.3: each request pseudo-header appears once; a second one makes the request malformed.</summary>
-    private (int Start, int Length) Once((int Start, int Length) current, (int Start, int Length) value, string duplicate)
+    private (int Start, int Length) Once((int Start, int Length) current, (int Start, int Length) value)
     {
         if (current.Start >= 0)
         {
-            Malformed = duplicate;
+            Malformed = RejectionReason.InvalidPseudoHeader;
             return current;
         }
 

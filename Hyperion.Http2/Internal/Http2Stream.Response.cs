@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Hyperion.Http2.Hpack;
-using Hyperion.Internal.Http1;
+using Hyperion.Internal.Http;
 using Hyperion.Internal.Routing;
 
 namespace Hyperion.Http2.Internal;
@@ -242,16 +242,10 @@ internal sealed partial class Http2Stream
         return declared;
     }
 
-    /// <summary>RFC 9113 §8.2.2: fields that only mean something to an HTTP/1.1 connection are not sent.</summary>
-    private static bool IsConnectionSpecific(string name) => name.Length switch
-    {
-        7 => name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase),
-        10 => name.Equals("Connection", StringComparison.OrdinalIgnoreCase) || name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase),
-        14 => name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase),
-        16 => name.Equals("Proxy-Connection", StringComparison.OrdinalIgnoreCase),
-        17 => name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase),
-        _ => false,
-    };
+    /// <summary>RFC 9113 §8.2.2: fields that only mean something to an HTTP/1.1 connection are not sent; nor is the app's
+    /// Content-Length, which we write from the body ourselves.</summary>
+    private static bool IsConnectionSpecific(string name)
+        => HeaderValidation.IsConnectionSpecific(name) || (name.Length == 14 && name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase));
 
     private async ValueTask WriteHeadersAsync(RackResponse response, long contentLength, bool endStream)
     {

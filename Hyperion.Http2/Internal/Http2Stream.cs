@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using Hyperion.Internal.Dispatch;
 using Hyperion.Internal.Http1;
 using Hyperion.Internal.Infrastructure;
+using Hyperion.Internal.Http;
 using Hyperion.Internal.Routing;
 
 namespace Hyperion.Http2.Internal;
@@ -340,7 +341,7 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         ThreadPool.UnsafeQueueUserWorkItem(static s => BackgroundTasks.Observe(s.RunAsync(), s._connection.Server.Log, "HTTP/2 stream"), this, preferLocal: false);
     }
 
-    public void StartRejected(int status) => BackgroundTasks.Observe(RunRejectedAsync(status), _connection.Server.Log, "HTTP/2 stream");
+    public void StartRejected(RejectionReason reason) => BackgroundTasks.Observe(RunRejectedAsync(reason), _connection.Server.Log, "HTTP/2 stream");
 
     private async Task RunAsync()
     {
@@ -395,11 +396,12 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         Finish();
     }
 
-    private async Task RunRejectedAsync(int status)
+    private async Task RunRejectedAsync(RejectionReason reason)
     {
         try
         {
-            _connection.Server.Log.Rejected(_connection.Context.RemoteText, "-", status == 431 ? RejectionReason.HeadersTooLarge : RejectionReason.MethodNotImplemented, status);
+            int status = reason.StatusCode();
+            _connection.Server.Log.Rejected(_connection.Context.RemoteText, Env.Method ?? "-", reason, status);
             await WriteSimpleAsync(status).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException)

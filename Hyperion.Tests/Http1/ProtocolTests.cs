@@ -139,6 +139,20 @@ public abstract class ProtocolTests : TransportTests
     }
 
     [Fact]
+    public async Task Expect_100_continue_is_not_sent_when_the_body_came_with_the_head()
+    {
+        // RFC 9110 §10.1.1: a server MAY omit 100 when it has already received the content; a client that did not
+        // wait would take the 100 as the start of its answer.
+        await using var ts = await StartEchoServerAsync();
+        using var c = await ts.ConnectAsync();
+        await c.SendAsync("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\ndataGET /static HTTP/1.1\r\nHost: x\r\n\r\n");
+        var first = await c.ReadResponseAsync();
+        first.Status.Should().Be(200, "no interim 100 comes before the answer");
+        first.BodyText.Should().Be("data");
+        (await c.ReadResponseAsync()).BodyText.Should().Be("Hello, World!");
+    }
+
+    [Fact]
     public async Task Expect_100_continue_is_not_sent_when_the_app_ignores_the_body_and_the_connection_closes()
     {
         await using var ts = await StartEchoServerAsync();

@@ -1,6 +1,7 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Hyperion.Internal.Http1;
+using Hyperion.Internal.Http;
 using Hyperion.Internal.Infrastructure;
 
 namespace Hyperion.Bench.Micro;

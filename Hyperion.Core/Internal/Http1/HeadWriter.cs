@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.IO.Pipelines;
 using System.Text;
+using Hyperion.Internal.Http;
 
 namespace Hyperion.Internal.Http1;
 

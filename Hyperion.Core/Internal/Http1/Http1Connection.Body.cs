@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Hyperion.Internal.Http;
 
 namespace Hyperion.Internal.Http1;
 
@@ -52,6 +53,18 @@ internal sealed partial class Http1Connection
         }
     }
 
+    private bool BodyBytesBuffered()
+    {
+        if (!_input.TryRead(out var result))
+        {
+            return false;
+        }
+
+        bool any = !result.Buffer.IsEmpty;
+        _input.AdvanceTo(result.Buffer.Start);
+        return any;
+    }
+
     public async ValueTask<int> ReadBodyAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
         if (_bodyDone)
@@ -62,10 +75,15 @@ internal sealed partial class Http1Connection
         if (_expectContinuePending)
         {
             // RFC 9110 §10.1.1: the client waits for this before sending the body; send it when the app first reads.
+            // A body that is already here (sent with the head) needs no 100: the server MAY omit it, and clients
+            // that did not wait would read it as the answer to their next request.
             _expectContinuePending = false;
-            _output.Write("HTTP/1.1 100 Continue\r\n\r\n"u8);
-            _unflushed = false;
-            await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (!BodyBytesBuffered())
+            {
+                _output.Write("HTTP/1.1 100 Continue\r\n\r\n"u8);
+                _unflushed = false;
+                await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
         }
 
         if (_bodyStartedAt == 0)
@@ -447,7 +465,7 @@ internal sealed partial class Http1Connection
             var line = rented.AsSpan(0, (int)lineSequence.Length);
             int colon = line.IndexOf(HttpChars.Colon);
             if (line[0] is HttpChars.SP or HttpChars.HT || colon <= 0 || line[colon - 1] is HttpChars.SP or HttpChars.HT
-                || line[..colon].ContainsAnyExcept(HttpChars.Token) || line[(colon + 1)..].ContainsAnyExcept(HttpChars.FieldValue))
+                || !HeaderValidation.IsValidName(line[..colon]) || !HeaderValidation.IsValidValue(line[(colon + 1)..]))
             {
                 throw new BadRequestException(RejectionReason.InvalidTrailer);
             }

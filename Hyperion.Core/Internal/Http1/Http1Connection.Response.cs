@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Text;
+using Hyperion.Internal.Http;
 using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Routing;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Hyperion.Internal.Dispatch;
+using Hyperion.Internal.Http;
 using Hyperion.Internal.Routing;
 using Hyperion.Internal.Transport;
 using Microsoft.Extensions.Logging;

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Runtime.CompilerServices;
+using Hyperion.Internal.Http;
 
 namespace Hyperion.Internal.Http1;
 
@@ -80,7 +81,7 @@ internal static class Http1Parser
         {
             if (rest.Length > limits.MaxRequestLineSize)
             {
-                return Fail(RejectionReason.RequestLineTooLong, out reason);
+                return Fail(OverlongLineReason(rest), out reason);
             }
 
             // A CR or NUL already seen can never become a valid line; say so now rather than wait for the timeout.
@@ -91,7 +92,7 @@ internal static class Http1Parser
 
         if (lf > limits.MaxRequestLineSize)
         {
-            return Fail(RejectionReason.RequestLineTooLong, out reason);
+            return Fail(OverlongLineReason(rest[..lf]), out reason);
         }
 
         if (lf == 0 || rest[lf - 1] != HttpChars.CR)
@@ -162,13 +163,13 @@ internal static class Http1Parser
                 return Fail(RejectionReason.WhitespaceBeforeColon, out reason);
             }
 
-            if (name.ContainsAnyExcept(HttpChars.Token))
+            if (!HeaderValidation.IsValidName(name))
             {
                 return Fail(RejectionReason.InvalidHeaderName, out reason);
             }
 
             var rawValue = line[(colon + 1)..];
-            if (rawValue.ContainsAnyExcept(HttpChars.FieldValue))
+            if (!HeaderValidation.IsValidValue(rawValue))
             {
                 // NUL, bare CR and other controls (RFC 9110 §5.5).
                 return Fail(RejectionReason.InvalidHeaderValue, out reason);
@@ -213,7 +214,7 @@ internal static class Http1Parser
                         return Fail(RejectionReason.DuplicateContentLength, out reason);
                     }
 
-                    if (!TryParseContentLength(value, out head.ContentLength))
+                    if (!HeaderValidation.TryParseContentLength(value, out head.ContentLength))
                     {
                         return Fail(RejectionReason.InvalidContentLength, out reason);
                     }
@@ -291,7 +292,7 @@ internal static class Http1Parser
                 return Fail(RejectionReason.InvalidHost, out reason);
             }
 
-            if (env.AuthorityIn(data, out var authority) && !Ascii.EqualsIgnoreCase(authority, host))
+            if (env.AuthorityIn(data, out var authority) && !HostValidation.SameAuthority(authority, host))
             {
                 return Fail(RejectionReason.InvalidHost, out reason);
             }
@@ -398,7 +399,7 @@ internal static class Http1Parser
         int pathStart = targetStart + schemeLength + authorityEnd;
         if (pathAndQuery[0] == (byte)'?')
         {
-            if (!PercentEncodingIsValid(pathAndQuery))
+            if (!RequestTargetRules.PercentEscapesAreSafe(pathAndQuery))
             {
                 reason = RejectionReason.InvalidRequestTarget;
                 return false;
@@ -414,7 +415,7 @@ internal static class Http1Parser
 
     private static bool SetOriginForm(ReadOnlySpan<byte> target, int targetStart, RackEnv env, out RejectionReason reason)
     {
-        if (!PercentEncodingIsValid(target))
+        if (!RequestTargetRules.IsValidOriginForm(target))
         {
             reason = RejectionReason.InvalidRequestTarget;
             return false;
@@ -434,21 +435,31 @@ internal static class Http1Parser
         return true;
     }
 
-    private static bool PercentEncodingIsValid(ReadOnlySpan<byte> s)
+    /// <summary>The line (or what has arrived of it) is over MaxRequestLineSize: say which part is too long.</summary>
+    private static RejectionReason OverlongLineReason(ReadOnlySpan<byte> line)
     {
-        int i = s.IndexOf((byte)'%');
-        while (i >= 0)
+        int sp1 = line.IndexOf(HttpChars.SP);
+        if (sp1 < 0)
         {
-            if (i + 2 >= s.Length || HttpChars.HexValue(s[i + 1]) < 0 || HttpChars.HexValue(s[i + 2]) < 0)
-            {
-                return false;
-            }
-
-            s = s[(i + 3)..];
-            i = s.IndexOf((byte)'%');
+            return RequestLineRules.Blame(line, -1);
         }
 
-        return true;
+        if (sp1 == 0)
+        {
+            return RejectionReason.InvalidMethod;
+        }
+
+        var method = line[..sp1];
+        var afterMethod = line[(sp1 + 1)..];
+        int sp2 = afterMethod.IndexOf(HttpChars.SP);
+        if (sp2 < 0)
+        {
+            return RequestLineRules.Blame(method, afterMethod.Length);
+        }
+
+        // A version longer than "HTTP/1.1" is what runs on (RFC 9112 §2.3: exactly "HTTP/" DIGIT "." DIGIT).
+        var version = afterMethod[(sp2 + 1)..].TrimEnd(HttpChars.CR);
+        return version.Length > "HTTP/1.1".Length ? RejectionReason.InvalidVersion : RequestLineRules.Blame(method, sp2);
     }
 
     private static bool StartsWithIgnoreCase(ReadOnlySpan<byte> s, ReadOnlySpan<byte> prefix)
@@ -475,30 +486,6 @@ internal static class Http1Parser
 
         reason = RejectionReason.InvalidVersion;
         return false;
-    }
-
-    /// <summary>1*DIGIT, no sign, no inner spaces, no leading zeros (ambiguous to some parsers), fits a long.</summary>
-    internal static bool TryParseContentLength(ReadOnlySpan<byte> value, out long length)
-    {
-        length = -1;
-        if (value.IsEmpty || value.Length > 18 || (value.Length > 1 && value[0] == (byte)'0'))
-        {
-            return false;
-        }
-
-        long n = 0;
-        foreach (byte b in value)
-        {
-            if (b is < (byte)'0' or > (byte)'9')
-            {
-                return false;
-            }
-
-            n = (n * 10) + (b - '0');
-        }
-
-        length = n;
-        return true;
     }
 
     /// <summary>Reads one Transfer-Encoding field line's list into <paramref name="codings"/>. False on a malformed element.</summary>

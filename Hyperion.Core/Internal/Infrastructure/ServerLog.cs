@@ -1,6 +1,6 @@
-using Hyperion.Internal.Http1;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Hyperion.Internal.Http;
 
 namespace Hyperion.Internal.Infrastructure;
 
@@ -10,6 +10,11 @@ internal sealed class ServerLog
     private static readonly Action<ILogger, string, string, RejectionReason, int, Exception?> RejectedMessage =
         LoggerMessage.Define<string, string, RejectionReason, int>(LogLevel.Information, new EventId(1, "RequestRejected"),
             "Rejected request from {Remote} ({Method}): {Reason}, answered {Status}");
+
+    // Same event as RequestRejected: one count of rejections by reason across HTTP/1.1 and HTTP/2.
+    private static readonly Action<ILogger, string, string, RejectionReason, string, Exception?> StreamRejectedMessage =
+        LoggerMessage.Define<string, string, RejectionReason, string>(LogLevel.Information, new EventId(1, "RequestRejected"),
+            "Rejected HTTP/2 request from {Remote} ({Method}): {Reason}, answered {Answer}");
 
     private static readonly Action<ILogger, string, string, Exception?> AppErrorMessage =
         LoggerMessage.Define<string, string>(LogLevel.Error, new EventId(2, "AppError"), "Unhandled exception serving {Method} {Path}");
@@ -65,6 +70,9 @@ internal sealed class ServerLog
     }
 
     public void Rejected(string remote, string method, RejectionReason reason, int status) => RejectedMessage(_logger, remote, method, reason, status, null);
+
+    /// <summary>An HTTP/2 request refused with a frame rather than a status: <paramref name="answer"/> is e.g. "RST_STREAM ProtocolError".</summary>
+    public void StreamRejected(string remote, string method, RejectionReason reason, string answer) => StreamRejectedMessage(_logger, remote, method, reason, answer, null);
 
     public void AppError(string method, string path, Exception ex) => AppErrorMessage(_logger, method, path, ex);
 

@@ -1,5 +1,5 @@
 using System.Text;
-using Hyperion.Internal.Http1;
+using Hyperion.Internal.Http;
 
 namespace Hyperion.Internal.Routing;
 

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Hyperion.Internal.Http1;
+namespace Hyperion.Internal.Http;
 
 /// <summary>Common field names as interned strings; a name spelled exactly like one of these costs no allocation.</summary>
 internal static class KnownHeaderNames

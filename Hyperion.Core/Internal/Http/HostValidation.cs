@@ -1,4 +1,6 @@
-namespace Hyperion.Internal.Http1;
+using System.Text;
+
+namespace Hyperion.Internal.Http;
 
 /// <summary>Host header / authority syntax (RFC 9110 §7.2, RFC 3986 §3.2.2), without userinfo.</summary>
 internal static class HostValidation
@@ -123,4 +125,7 @@ internal static class HostValidation
         port = value;
         return true;
     }
+
+    /// <summary>Host names compare case-insensitively (RFC 3986 §3.2.2, §6.2.2.1): Host vs. absolute-form or :authority.</summary>
+    public static bool SameAuthority(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => Ascii.EqualsIgnoreCase(a, b);
 }

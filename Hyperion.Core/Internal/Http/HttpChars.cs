@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Hyperion.Internal.Http1;
+namespace Hyperion.Internal.Http;
 
 /// <summary>Byte classes from RFC 9110 §5.6.2 (token), §5.5 (field value) and RFC 3986 (targets, hosts).</summary>
 internal static class HttpChars

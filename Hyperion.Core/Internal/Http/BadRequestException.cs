@@ -1,4 +1,4 @@
-namespace Hyperion.Internal.Http1;
+namespace Hyperion.Internal.Http;
 
 /// <summary>Raised while reading a request body that turns out to be malformed, too large or too slow.</summary>
 internal sealed class BadRequestException : IOException

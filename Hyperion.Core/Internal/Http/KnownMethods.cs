@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Hyperion.Internal.Http1;
+namespace Hyperion.Internal.Http;
 
 /// <summary>Interned method strings, so parsing a standard method allocates nothing and compares by reference.</summary>
 internal static class KnownMethods

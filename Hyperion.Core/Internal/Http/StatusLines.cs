@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Hyperion.Internal.Http1;
+namespace Hyperion.Internal.Http;
 
 /// <summary>Pre-encoded "HTTP/1.1 NNN Reason\r\n" lines, built once per status code.</summary>
 internal static class StatusLines

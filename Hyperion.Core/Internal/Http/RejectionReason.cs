@@ -1,8 +1,9 @@
-namespace Hyperion.Internal.Http1;
+namespace Hyperion.Internal.Http;
 
 /// <summary>
 /// Why a request was refused. Numbered by range so logs and metric labels group naturally:
 /// 1xx request line, 2xx headers, 3xx framing/body, 4xx timeouts and limits, 5xx server state.
+/// Shared by HTTP/1.1 and HTTP/2, so the same bad request logs the same reason on either protocol.
 /// </summary>
 internal enum RejectionReason
 {
@@ -28,6 +29,8 @@ internal enum RejectionReason
     InvalidHost = 209,
     BareLineFeed = 210,
     UnsupportedExpectation = 211,
+    ConnectionSpecificHeader = 212,
+    InvalidPseudoHeader = 213,
 
     InvalidContentLength = 300,
     DuplicateContentLength = 301,
