@@ -78,8 +78,8 @@ public sealed class HyperionServer : IAsyncDisposable
     internal RouteTable Routes { get; } = new();
 
     /// <summary>
-    /// Set by Hyperion.Http2 when HTTP/2 is enabled: builds an HTTP/2 session over a connection whose
-    /// protocol is already known to be h2 (TLS ALPN, or a cleartext client preface). Null: HTTP/1.1 only.
+    /// Set by Hyperion.Http2 when HTTP/2 is enabled: builds an HTTP/2 session over a connection that
+    /// <see cref="HttpConnection"/> has chosen to run as HTTP/2. Null: HTTP/1.1 only.
     /// </summary>
     internal Func<HyperionServer, PipeReader, PipeWriter, ConnectionContext, IProtocolConnection>? Http2ConnectionFactory { get; set; }
 

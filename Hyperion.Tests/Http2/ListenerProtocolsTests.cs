@@ -160,31 +160,31 @@ public abstract class ListenerProtocolsTests : TransportTests
         var h2 = ts.Server.Endpoints[1].Port;
         var both = ts.Server.Endpoints[2].Port;
 
-        foreach (var port in new[] { h2, both })
+        // Every connection is open before any is closed, so none is accepted on a descriptor number another just freed.
+        await using var h2OnH2 = await H2RawClient.ConnectAsync(h2);
+        await using var h2OnBoth = await H2RawClient.ConnectAsync(both);
+        using var h1OnH1 = await RawConnection.ConnectAsync(h1);
+        using var h1OnBoth = await RawConnection.ConnectAsync(both);
+        using var prefaceOnH1 = await RawConnection.ConnectAsync(h1);
+        await using var h1OnH2 = await H2RawClient.ConnectAsync(h2, handshake: false);
+
+        foreach (var (c, port) in new[] { (h2OnH2, h2), (h2OnBoth, both) })
         {
-            await using var c = await H2RawClient.ConnectAsync(port);
             await c.SendHeadersAsync(1, true, H2.Get("/proto"));
             Encoding.ASCII.GetString((await c.ReadResponseAsync(1)).Body).Should().Be("HTTP/2", $"port {port} serves HTTP/2");
         }
 
-        foreach (var port in new[] { h1, both })
+        foreach (var (c, port) in new[] { (h1OnH1, h1), (h1OnBoth, both) })
         {
-            using var c = await RawConnection.ConnectAsync(port);
             await c.SendAsync(Http11Request);
             (await c.ReadResponseAsync()).BodyText.Should().Be("HTTP/1.1", $"port {port} serves HTTP/1.1");
         }
 
-        using (var c = await RawConnection.ConnectAsync(h1))
-        {
-            await c.SendAsync(H2RawClient.Preface);
-            (await c.ReadResponseAsync()).Status.Should().Be(505);
-        }
+        await prefaceOnH1.SendAsync(H2RawClient.Preface);
+        (await prefaceOnH1.ReadResponseAsync()).Status.Should().Be(505, "the HTTP/1.1-only port does not take the preface");
 
-        await using (var c = await H2RawClient.ConnectAsync(h2, handshake: false))
-        {
-            await c.SendAsync(Encoding.ASCII.GetBytes(Http11Request));
-            (await c.ExpectGoAwayAsync()).ErrorCode.Should().Be(H2.ProtocolError);
-        }
+        await h1OnH2.SendAsync(Encoding.ASCII.GetBytes(Http11Request));
+        (await h1OnH2.ExpectGoAwayAsync()).ErrorCode.Should().Be(H2.ProtocolError, "the HTTP/2-only port does not take HTTP/1.1");
     }
 
     [Fact]

@@ -63,9 +63,6 @@ internal sealed class HttpConnection : IProtocolConnection
     /// <summary><c>Upgrade: h2c</c> (RFC 7540 §3.2) is for cleartext listeners that allow HTTP/2; elsewhere it is ignored.</summary>
     internal bool AllowsH2cUpgrade => _tls is null && (_protocols & HttpProtocols.Http2) != 0;
 
-    /// <summary>HTTP/1.1 may hand this connection to HTTP/2 (by the preface or an h2c upgrade).</summary>
-    private bool MaySwitchToHttp2 => (_protocols & HttpProtocols.Http2) != 0;
-
     /// <summary>Decides, from the first bytes, whether a connection that serves both protocols is HTTP/2.</summary>
     internal static PrefaceChoice ChooseByPreface(in ReadOnlySequence<byte> buffer, bool isCompleted)
     {
@@ -80,7 +77,7 @@ internal sealed class HttpConnection : IProtocolConnection
         return n == Preface.Length ? PrefaceChoice.Http2 : isCompleted ? PrefaceChoice.Http1 : PrefaceChoice.NeedMoreData;
     }
 
-    /// <summary>The HTTP/2 session a connection switches to (prior knowledge or an accepted h2c upgrade); HTTP/1.1 then returns and this runs it.</summary>
+    /// <summary>The HTTP/2 session a connection switches to (prior knowledge or an accepted h2c upgrade); see <see cref="SwitchToAsync"/>.</summary>
     internal IProtocolConnection CreateHttp2(PipeReader input, PipeWriter output)
         => (_server.Http2ConnectionFactory ?? throw new InvalidOperationException("HTTP/2 is not enabled."))(_server, input, output, _context);
 
@@ -91,20 +88,19 @@ internal sealed class HttpConnection : IProtocolConnection
             return RunTlsAsync(_tls);
         }
 
-        // A connection that cannot switch runs its session's own task: no extra state machine per idle connection.
-        var active = _active!;
-        return active is Http1Connection http1 && MaySwitchToHttp2 ? RunSwitchingAsync(http1) : active.RunAsync();
+        // The session's own task, not one awaited here: no second state machine on every idle connection.
+        return _active!.RunAsync();
     }
 
-    /// <summary>HTTP/1.1, then HTTP/2 when it handed the connection over.</summary>
-    private async Task RunSwitchingAsync(Http1Connection http1)
+    /// <summary>
+    /// Called by HTTP/1.1 once it has handed the connection over (preface or h2c upgrade) and let go of it:
+    /// HTTP/2 becomes the session heartbeat, stop and abort reach. HTTP/1.1 awaits the returned task so one
+    /// state machine carries the connection.
+    /// </summary>
+    internal Task SwitchToAsync(IProtocolConnection next)
     {
-        await http1.RunAsync().ConfigureAwait(false);
-        if (http1.SwitchTo is { } next)
-        {
-            Activate(next);
-            await next.RunAsync().ConfigureAwait(false);
-        }
+        Activate(next);
+        return next.RunAsync();
     }
 
     private async Task RunTlsAsync(TlsConnection tls)
@@ -123,14 +119,7 @@ internal sealed class HttpConnection : IProtocolConnection
                 ? CreateHttp2(input, output) // h2 by ALPN; or no ALPN on an HTTP/2-only listener, which speaks HTTP/2 regardless (a non-preface gets GOAWAY)
                 : new Http1Connection(_server, input, output, _context);
             Activate(session);
-            if (session is Http1Connection http1 && MaySwitchToHttp2)
-            {
-                await RunSwitchingAsync(http1).ConfigureAwait(false);
-            }
-            else
-            {
-                await session.RunAsync().ConfigureAwait(false);
-            }
+            await session.RunAsync().ConfigureAwait(false);
 
             if (!EndedByPeer && Volatile.Read(ref _aborted) == 0)
             {

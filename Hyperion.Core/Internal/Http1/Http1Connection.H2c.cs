@@ -14,10 +14,9 @@ namespace Hyperion.Internal.Http1;
 internal sealed partial class Http1Connection
 {
     private bool _sniffPreface;
-    private IProtocolConnection? _switchTo;
 
-    /// <summary>The HTTP/2 session this connection was handed to (preface or h2c upgrade); null while it is HTTP/1.1.</summary>
-    public IProtocolConnection? SwitchTo => _switchTo;
+    // The HTTP/2 session this connection was handed to (preface or h2c upgrade); null while it is HTTP/1.1.
+    private IProtocolConnection? _switchTo;
 
     /// <summary>Decides whether this request upgrades; if so the 101 is written and <see cref="_switchTo"/> set.</summary>
     private async ValueTask<bool> TryUpgradeH2cAsync(RackEnv env)

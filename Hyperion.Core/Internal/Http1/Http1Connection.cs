@@ -66,7 +66,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
 
     public ConnectionPhase Phase => (ConnectionPhase)Volatile.Read(ref _phase);
 
-    /// <summary>Serves HTTP/1.1 until the connection ends or is handed to HTTP/2 (<see cref="SwitchTo"/>, which <see cref="HttpConnection"/> runs).</summary>
+    /// <summary>Serves HTTP/1.1 until the connection ends or is handed to HTTP/2 (which <see cref="HttpConnection.SwitchToAsync"/> activates).</summary>
     public async Task RunAsync()
     {
         RackEnv? env = null;
@@ -215,6 +215,12 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
             {
                 await FinishAsync().ConfigureAwait(false);
             }
+        }
+
+        if (_switchTo is { } next)
+        {
+            // HttpConnection makes HTTP/2 the active session; awaiting it here keeps one state machine per connection.
+            await _httpConnection.SwitchToAsync(next).ConfigureAwait(false);
         }
     }
 
