@@ -439,6 +439,7 @@ public sealed class HyperionServer : IAsyncDisposable
         EnsureHeartbeat();
         var toServer = new Pipe(InMemoryPipeOptions);
         var toClient = new Pipe(InMemoryPipeOptions);
+        // No listener: HTTP/1.1 (and h2c when HTTP/2 is enabled), whatever the listeners' protocols.
         var context = new ConnectionContext(null, 80, "http", null);
         var connection = CreateConnection(toServer.Reader, toClient.Writer, context);
         context.Abort = () => toServer.Writer.Complete();
