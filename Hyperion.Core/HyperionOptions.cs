@@ -13,6 +13,10 @@ namespace Hyperion;
 public sealed class HyperionOptions
 {
     private readonly List<(IPEndPoint Endpoint, TlsListener Tls)> _tlsEndpoints = [];
+    private readonly List<(IPEndPoint Endpoint, HttpProtocols Protocols)> _endpointProtocols = [];
+    private HttpProtocols _protocols = HttpProtocols.Http1AndHttp2;
+    private bool _protocolsSet;
+
     /// <summary>Address of the default listener, used when <see cref="Endpoints"/> is empty. Default: 127.0.0.1.</summary>
     public IPAddress Address { get; set; } = IPAddress.Loopback;
 
@@ -22,11 +26,39 @@ public sealed class HyperionOptions
     /// <summary>Explicit listeners. When non-empty, <see cref="Address"/> and <see cref="Port"/> are ignored.</summary>
     public IList<IPEndPoint> Endpoints { get; } = new List<IPEndPoint>();
 
-    /// <summary>Adds a listener on <paramref name="address"/>:<paramref name="port"/>.</summary>
+    /// <summary>Adds a listener on <paramref name="address"/>:<paramref name="port"/> serving <see cref="Protocols"/>.</summary>
     public HyperionOptions Listen(IPAddress address, int port)
     {
         Endpoints.Add(new IPEndPoint(address, port));
         return this;
+    }
+
+    /// <summary>
+    /// Adds a cleartext listener that serves <paramref name="protocols"/>: <see cref="HttpProtocols.Http2"/> for an
+    /// h2c-only port (gRPC), <see cref="HttpProtocols.Http1"/> for a port that never speaks HTTP/2.
+    /// </summary>
+    public HyperionOptions Listen(IPAddress address, int port, HttpProtocols protocols)
+    {
+        var endpoint = new IPEndPoint(address, port);
+        AddProtocols(endpoint, protocols);
+        Endpoints.Add(endpoint);
+        return this;
+    }
+
+    /// <summary>
+    /// The protocols of the default listener and of every listener added without its own. Default:
+    /// <see cref="HttpProtocols.Http1AndHttp2"/>, which is HTTP/1.1 alone until <c>UseHttp2</c> is called; set
+    /// explicitly to a value with HTTP/2, starting without <c>UseHttp2</c> fails.
+    /// </summary>
+    public HttpProtocols Protocols
+    {
+        get => _protocols;
+        set
+        {
+            CheckProtocols(value, nameof(value));
+            _protocols = value;
+            _protocolsSet = true;
+        }
     }
 
     /// <summary>
@@ -41,24 +73,74 @@ public sealed class HyperionOptions
     }
 
     /// <summary>
+    /// As <see cref="ListenTls(IPAddress, int, X509Certificate2)"/>, serving <paramref name="protocols"/>: ALPN offers
+    /// exactly those, so a client that shares none of them fails the handshake (no_application_protocol).
+    /// </summary>
+    public HyperionOptions ListenTls(IPAddress address, int port, X509Certificate2 certificate, HttpProtocols protocols)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        return ListenTls(address, port, new TlsListener(certificate, chain: null), protocols);
+    }
+
+    /// <summary>As <see cref="ListenTls(IPAddress, int, string, string)"/>, serving <paramref name="protocols"/> (offered in ALPN).</summary>
+    public HyperionOptions ListenTls(IPAddress address, int port, string certificatePemPath, string keyPemPath, HttpProtocols protocols)
+        => ListenTls(address, port, TlsListener.FromPemFiles(certificatePemPath, keyPemPath), protocols);
+
+    /// <summary>
     /// Adds an HTTPS listener whose certificate and private key are read from PEM files now. Further
     /// certificates in <paramref name="certificatePemPath"/> (a full-chain file) are sent as the chain.
     /// </summary>
     public HyperionOptions ListenTls(IPAddress address, int port, string certificatePemPath, string keyPemPath)
         => ListenTls(address, port, TlsListener.FromPemFiles(certificatePemPath, keyPemPath));
 
-    private HyperionOptions ListenTls(IPAddress address, int port, TlsListener tls)
+    private HyperionOptions ListenTls(IPAddress address, int port, TlsListener tls, HttpProtocols? protocols = null)
     {
         var endpoint = new IPEndPoint(address, port);
+        if (protocols is { } p)
+        {
+            AddProtocols(endpoint, p);
+        }
+
         Endpoints.Add(endpoint);
         _tlsEndpoints.Add((endpoint, tls));
         return this;
     }
 
+    private void AddProtocols(IPEndPoint endpoint, HttpProtocols protocols)
+    {
+        CheckProtocols(protocols, nameof(protocols));
+        _endpointProtocols.Add((endpoint, protocols));
+    }
+
+    private static void CheckProtocols(HttpProtocols protocols, string name)
+    {
+        if (protocols is not (HttpProtocols.Http1 or HttpProtocols.Http2 or HttpProtocols.Http1AndHttp2))
+        {
+            throw new ArgumentOutOfRangeException(name, protocols, "Http1, Http2 or Http1AndHttp2.");
+        }
+    }
+
+    /// <summary>
+    /// The protocols of <paramref name="endpoint"/> (matched by reference to what was added), and whether someone
+    /// asked for them (an explicit HTTP/2 needs <c>UseHttp2</c>; the default quietly means HTTP/1.1 without it).
+    /// </summary>
+    internal (HttpProtocols Protocols, bool Explicit) ProtocolsFor(IPEndPoint endpoint)
+    {
+        foreach (var (ep, protocols) in _endpointProtocols)
+        {
+            if (ReferenceEquals(ep, endpoint))
+            {
+                return (protocols, true);
+            }
+        }
+
+        return (_protocols, _protocolsSet);
+    }
+
     /// <summary>
     /// Serves HTTPS with <paramref name="certificate"/> (which must carry its private key) on the default
-    /// listener and on every <see cref="Listen"/> endpoint; <see cref="ListenTls(IPAddress, int, X509Certificate2)"/>
-    /// endpoints keep their own certificate. To mix cleartext and TLS listeners, use <see cref="Listen"/> and
+    /// listener and on every <see cref="Listen(IPAddress, int)"/> endpoint; <see cref="ListenTls(IPAddress, int, X509Certificate2)"/>
+    /// endpoints keep their own certificate. To mix cleartext and TLS listeners, use <see cref="Listen(IPAddress, int)"/> and
     /// <c>ListenTls</c> without this.
     /// </summary>
     public HyperionOptions UseTls(X509Certificate2 certificate)

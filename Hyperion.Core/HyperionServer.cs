@@ -3,11 +3,10 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
-using Hyperion.Internal.Http1;
 using Hyperion.Internal.Http;
+using Hyperion.Internal.Http1;
 using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Routing;
-using Hyperion.Internal.Tls;
 using Hyperion.Internal.Transport;
 using Hyperion.Internal.Transport.Epoll;
 using Hyperion.Internal.Transport.IoUring;
@@ -27,7 +26,7 @@ public sealed class HyperionServer : IAsyncDisposable
     private readonly List<SocketListener> _listeners = [];
     private LoopTransport? _loops;
     private IReadOnlyList<IPEndPoint> _endpoints = [];
-    private TlsListener?[] _endpointTls = [];
+    private ListenerSettings[] _listenerSettings = [];
     private readonly Lock _lifecycle = new();
     private Timer? _heartbeat;
     private int _connectionCount;
@@ -79,8 +78,8 @@ public sealed class HyperionServer : IAsyncDisposable
     internal RouteTable Routes { get; } = new();
 
     /// <summary>
-    /// Set by Hyperion.Http2 when HTTP/2 is enabled: builds an HTTP/2 session over a connection whose
-    /// protocol is already known to be h2 (TLS ALPN, or a cleartext client preface). Null: HTTP/1.1 only.
+    /// Set by Hyperion.Http2 when HTTP/2 is enabled: builds an HTTP/2 session over a connection that
+    /// <see cref="HttpConnection"/> has chosen to run as HTTP/2. Null: HTTP/1.1 only.
     /// </summary>
     internal Func<HyperionServer, PipeReader, PipeWriter, ConnectionContext, IProtocolConnection>? Http2ConnectionFactory { get; set; }
 
@@ -179,6 +178,8 @@ public sealed class HyperionServer : IAsyncDisposable
     /// <summary>Binds every listener and starts accepting. Throws if a port cannot be bound.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        var endpoints = Options.Endpoints.Count > 0 ? Options.Endpoints.ToList() : [new IPEndPoint(Options.Address, Options.Port)];
+        var listeners = endpoints.Select(SettingsFor).ToArray();
         lock (_lifecycle)
         {
             if (_started)
@@ -194,14 +195,12 @@ public sealed class HyperionServer : IAsyncDisposable
             _started = true;
         }
 
-        var endpoints = Options.Endpoints.Count > 0 ? Options.Endpoints.ToList() : [new IPEndPoint(Options.Address, Options.Port)];
-        var tls = endpoints.Select(Options.TlsFor).ToArray();
         var kind = ChooseTransport(out string why);
         if (kind is TransportKind.IoUring or TransportKind.Epoll)
         {
             var loops = kind == TransportKind.IoUring
-                ? new LoopTransport((i, listeners) => new IoUringLoop(this, i, listeners, tls, Options.IoUringBufferCount))
-                : new LoopTransport((i, listeners) => new EpollLoop(this, i, listeners, tls));
+                ? new LoopTransport((i, sockets) => new IoUringLoop(this, i, sockets, listeners, Options.IoUringBufferCount))
+                : new LoopTransport((i, sockets) => new EpollLoop(this, i, sockets, listeners));
             await loops.StartAsync(endpoints, Options.LoopCount, Options.ListenBacklog).ConfigureAwait(false);
             _loops = loops;
             _endpoints = loops.Endpoints;
@@ -213,7 +212,7 @@ public sealed class HyperionServer : IAsyncDisposable
             {
                 for (int i = 0; i < endpoints.Count; i++)
                 {
-                    _listeners.Add(new SocketListener(this, endpoints[i], tls[i], Options.ListenBacklog));
+                    _listeners.Add(new SocketListener(this, endpoints[i], listeners[i], Options.ListenBacklog));
                 }
             }
             catch
@@ -234,7 +233,7 @@ public sealed class HyperionServer : IAsyncDisposable
             }
         }
 
-        _endpointTls = tls;
+        _listenerSettings = listeners;
         ActiveTransport = kind;
         EnsureHeartbeat();
         Log.Transport(kind switch { TransportKind.IoUring => "io_uring", TransportKind.Epoll => "epoll", _ => "sockets" }, why);
@@ -244,7 +243,28 @@ public sealed class HyperionServer : IAsyncDisposable
         }
     }
 
-    private string SchemeOf(int endpoint) => endpoint < _endpointTls.Length && _endpointTls[endpoint] is not null ? "https" : "http";
+    private string SchemeOf(int endpoint) => endpoint < _listenerSettings.Length && _listenerSettings[endpoint].Tls is not null ? "https" : "http";
+
+    /// <summary>
+    /// A listener's TLS and protocols, reduced to what this server speaks: without <c>UseHttp2</c> the default
+    /// Http1AndHttp2 is HTTP/1.1, and protocols that ask for HTTP/2 explicitly are a configuration error.
+    /// </summary>
+    private ListenerSettings SettingsFor(IPEndPoint endpoint)
+    {
+        var (protocols, isExplicit) = Options.ProtocolsFor(endpoint);
+        if (Http2ConnectionFactory is null && (protocols & HttpProtocols.Http2) != 0)
+        {
+            if (isExplicit)
+            {
+                throw new InvalidOperationException(
+                    $"The listener {endpoint} is configured for {protocols}, but HTTP/2 is not enabled: call server.UseHttp2() (package Hyperion.Http2) before starting, or use HttpProtocols.Http1.");
+            }
+
+            protocols = HttpProtocols.Http1;
+        }
+
+        return new ListenerSettings(Options.TlsFor(endpoint), protocols);
+    }
 
     private TransportKind ChooseTransport(out string why)
     {
@@ -419,6 +439,7 @@ public sealed class HyperionServer : IAsyncDisposable
         EnsureHeartbeat();
         var toServer = new Pipe(InMemoryPipeOptions);
         var toClient = new Pipe(InMemoryPipeOptions);
+        // No listener: HTTP/1.1 (and h2c when HTTP/2 is enabled), whatever the listeners' protocols.
         var context = new ConnectionContext(null, 80, "http", null);
         var connection = CreateConnection(toServer.Reader, toClient.Writer, context);
         context.Abort = () => toServer.Writer.Complete();
@@ -477,11 +498,11 @@ public sealed class HyperionServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// The one place a transport turns a connection's pipes into a protocol session. Every transport
-    /// (sockets, io_uring, in-process) calls this, so protocol selection lives in one spot.
+    /// The one place a transport turns a connection's pipes into a tracked connection. Every transport
+    /// (sockets, io_uring, epoll, in-process) calls this; <see cref="HttpConnection"/> selects the protocol.
     /// </summary>
     internal IProtocolConnection CreateConnection(PipeReader input, PipeWriter output, ConnectionContext context)
-        => context.Tls is { } tls ? new TlsConnection(this, input, output, context, tls) : new Http1Connection(this, input, output, context);
+        => new HttpConnection(this, input, output, context);
 
     internal RackEnv RentEnv() => _envPool.Get();
 

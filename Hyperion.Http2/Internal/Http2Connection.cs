@@ -479,7 +479,11 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
             s.Abort(new IOException("The connection was aborted."));
         }
 
-        _server.Untrack(this);
+        // The server tracks the HttpConnection that selected HTTP/2.
+        if (_context.Connection is { } tracked)
+        {
+            _server.Untrack(tracked);
+        }
     }
 
     private async ValueTask SendGoAwayAndCloseAsync(Http2ErrorCode code)

@@ -38,6 +38,50 @@ public class SampleSmokeTests
     }
 
     [Fact]
+    public async Task Hello_with_protocols_http2_is_an_http2_only_port()
+    {
+        await using var sample = await SampleProcess.StartAsync("Hello", "--protocols", "http2");
+        using var h2c = new HttpClient
+        {
+            BaseAddress = sample.BaseAddress,
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        foreach (var path in new[] { "/static", "/dynamic", "/legacy", "/app" })
+        {
+            using var response = await h2c.GetAsync(path);
+            response.Version.Should().Be(HttpVersion.Version20, path);
+            (await response.Content.ReadAsStringAsync()).Should().Be("Hello, World!", path);
+        }
+
+        // An HTTP/1.1 request is not answered with a status line: GOAWAY PROTOCOL_ERROR, then the close (RFC 9113 §3.4).
+        await using (var c = await Http2.H2RawClient.ConnectAsync(sample.Port, handshake: false))
+        {
+            await c.SendAsync(Encoding.ASCII.GetBytes("GET /static HTTP/1.1\r\nHost: a\r\n\r\n"));
+            (await c.ExpectGoAwayAsync()).ErrorCode.Should().Be(Http2.H2.ProtocolError);
+            (await c.ClosedAsync()).Should().BeTrue();
+        }
+
+        sample.Output.Should().Contain(l => l.Contains("HTTP/2 only", StringComparison.Ordinal));
+        (await sample.StopAsync()).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Echo_with_protocols_http1_never_speaks_http2()
+    {
+        await using var sample = await SampleProcess.StartAsync("Echo", "--protocols", "http1");
+        using var c = await RawConnection.ConnectAsync(sample.Port);
+        await c.SendAsync("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: \r\n\r\n");
+        var response = await c.ReadResponseAsync();
+        response.Status.Should().Be(200, "Upgrade: h2c is ignored on an HTTP/1.1-only port");
+        response.BodyText.Should().Be("OK");
+
+        using var h2c = new HttpClient { BaseAddress = sample.BaseAddress, DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        await h2c.Invoking(h => h.GetAsync("/")).Should().ThrowAsync<HttpRequestException>();
+        (await sample.StopAsync()).Should().Be(0);
+    }
+
+    [Fact]
     public async Task Echo_is_a_conformance_target()
     {
         await using var sample = await SampleProcess.StartAsync("Echo");

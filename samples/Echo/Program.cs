@@ -3,7 +3,8 @@ using Hyperion;
 
 // samples/Echo: a conformance target. It shows what the server received, so HTTP clients and
 // conformance suites can check parsing, body decoding and header order from the outside.
-// --port N (default 9292); --tls-cert FILE --tls-key FILE (PEM) serve HTTPS instead of cleartext on that port.
+// --port N (default 9292); --tls-cert FILE --tls-key FILE (PEM) serve HTTPS instead of cleartext on that port;
+// --protocols http1|http2|both (default both): http2 is an HTTP/2-only port (h2c by prior knowledge, or h2 alone in ALPN).
 if (SampleOptions.Parse(args) is not { } options)
 {
     return 2;
@@ -11,7 +12,7 @@ if (SampleOptions.Parse(args) is not { } options)
 
 var server = new HyperionServer(options);
 
-// HTTP/2 besides HTTP/1.1: h2c (prior knowledge or Upgrade) in cleartext, h2 through ALPN with TLS.
+// HTTP/2 besides HTTP/1.1 (unless --protocols says otherwise): h2c (prior knowledge or Upgrade) in cleartext, h2 through ALPN with TLS.
 server.UseHttp2();
 
 // GET / answers "OK"; the static GET registration also answers HEAD with the same headers and no body.
@@ -63,5 +64,10 @@ server.Handle("POST", "/cookie", EchoCookies);
 // No app: any other path is 404, and another method on a known path is 405 with Allow.
 await server.StartAsync();
 Console.WriteLine($"Hyperion Echo listening on {server.BaseAddress}; Ctrl+C stops");
+if (options.Protocols == HttpProtocols.Http2)
+{
+    Console.WriteLine($"HTTP/2 only: try {(server.BaseAddress.Scheme == "https" ? "curl -k --http2" : "curl --http2-prior-knowledge")} {server.BaseAddress}");
+}
+
 await server.RunAsync();
 return 0;

@@ -2,8 +2,9 @@ using System.Globalization;
 using Hyperion;
 
 /// <summary>
-/// The command line both samples share: <c>--port N</c> (default 9292; 0 picks a free port) and
-/// <c>--tls-cert FILE --tls-key FILE</c> (PEM) to serve HTTPS instead of cleartext on that port.
+/// The command line both samples share: <c>--port N</c> (default 9292; 0 picks a free port),
+/// <c>--tls-cert FILE --tls-key FILE</c> (PEM) to serve HTTPS instead of cleartext on that port, and
+/// <c>--protocols http1|http2|both</c> for what the listener speaks (default both).
 /// </summary>
 internal static class SampleOptions
 {
@@ -13,6 +14,7 @@ internal static class SampleOptions
         int port = 9292;
         string? tlsCert = null;
         string? tlsKey = null;
+        HttpProtocols? protocols = null;
         for (int i = 0; i < args.Length - 1; i++)
         {
             switch (args[i])
@@ -26,10 +28,30 @@ internal static class SampleOptions
                 case "--tls-key":
                     tlsKey = args[i + 1];
                     break;
+                case "--protocols":
+                    protocols = args[i + 1] switch
+                    {
+                        "http1" => HttpProtocols.Http1,
+                        "http2" => HttpProtocols.Http2,
+                        "both" => HttpProtocols.Http1AndHttp2,
+                        _ => null,
+                    };
+                    if (protocols is null)
+                    {
+                        Console.Error.WriteLine($"--protocols takes http1, http2 or both, not '{args[i + 1]}'");
+                        return null;
+                    }
+
+                    break;
             }
         }
 
         var options = new HyperionOptions { Port = port };
+        if (protocols is { } p)
+        {
+            options.Protocols = p;
+        }
+
         if (tlsCert is not null || tlsKey is not null)
         {
             if (tlsCert is null || tlsKey is null)

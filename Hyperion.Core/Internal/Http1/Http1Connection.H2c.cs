@@ -1,47 +1,28 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
+using Hyperion.Internal.Http;
 using Hyperion.Internal.Transport;
 
 namespace Hyperion.Internal.Http1;
 
 /// <summary>
-/// h2c on the HTTP/1.1 port: a connection that opens with the HTTP/2 preface (prior knowledge, RFC 9113 §3.3)
-/// or asks for <c>Upgrade: h2c</c> (RFC 7540 §3.2) is handed, pipes and buffered bytes intact, to HTTP/2.
+/// h2c on a port that serves both protocols: a connection that opens with the HTTP/2 preface (prior knowledge,
+/// RFC 9113 §3.3) or asks for <c>Upgrade: h2c</c> (RFC 7540 §3.2) is handed, pipes and buffered bytes intact, to
+/// HTTP/2. Whether either is allowed is <see cref="HttpConnection"/>'s decision; this reads the bytes.
 /// </summary>
 internal sealed partial class Http1Connection
 {
-    private static ReadOnlySpan<byte> Preface => "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8;
+    private bool _sniffPreface;
 
-    private bool _firstRead = true;
-    private IProtocolConnection? _upgraded;
+    // The HTTP/2 session this connection was handed to (preface or h2c upgrade); null while it is HTTP/1.1.
+    private IProtocolConnection? _switchTo;
 
-    private enum PrefaceMatch
-    {
-        No,
-        Incomplete,
-        Yes,
-    }
-
-    private static PrefaceMatch MatchPreface(in ReadOnlySequence<byte> buffer)
-    {
-        Span<byte> head = stackalloc byte[24];
-        int n = (int)Math.Min(buffer.Length, head.Length);
-        buffer.Slice(0, n).CopyTo(head);
-        if (!head[..n].SequenceEqual(Preface[..n]))
-        {
-            return PrefaceMatch.No;
-        }
-
-        return n == Preface.Length ? PrefaceMatch.Yes : PrefaceMatch.Incomplete;
-    }
-
-    /// <summary>Decides whether this request upgrades; if so the 101 is written and <see cref="_upgraded"/> set.</summary>
+    /// <summary>Decides whether this request upgrades; if so the 101 is written and <see cref="_switchTo"/> set.</summary>
     private async ValueTask<bool> TryUpgradeH2cAsync(RackEnv env)
     {
-        // h2c is for cleartext only; a request with a body is served over HTTP/1.1 rather than buffered (RFC 7540 §3.2 lets us ignore Upgrade).
-        if (_server.Http2ConnectionFactory is not { } factory || _context.Scheme != "http" || !_head.Http11
-            || _head.Chunked || _head.ContentLength > 0 || _head.ExpectContinue)
+        // A request with a body is served over HTTP/1.1 rather than buffered (RFC 7540 §3.2 lets us ignore Upgrade).
+        if (!_head.Http11 || _head.Chunked || _head.ContentLength > 0 || _head.ExpectContinue)
         {
             return false;
         }
@@ -72,7 +53,7 @@ internal sealed partial class Http1Connection
             return false;
         }
 
-        var h2 = factory(_server, _input, _output, _context);
+        var h2 = _httpConnection.CreateHttp2(_input, _output);
         if (h2 is not IH2cUpgrade target)
         {
             return false;
@@ -94,7 +75,7 @@ internal sealed partial class Http1Connection
         _output.Write("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"u8);
         _unflushed = false;
         await _output.FlushAsync().ConfigureAwait(false);
-        _upgraded = h2;
+        _switchTo = h2;
         return true;
     }
 

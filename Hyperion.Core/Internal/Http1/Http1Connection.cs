@@ -30,6 +30,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly ConnectionContext _context;
+    private readonly HttpConnection _httpConnection;
     // Made on first use (issue #3: an idle keep-alive connection should not hold one); _abortRequested
     // covers an abort that comes before anyone asked for the token.
     private CancellationTokenSource? _aborted;
@@ -53,23 +54,19 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         _input = input;
         _output = output;
         _context = context;
+        _httpConnection = context.Connection ?? throw new ArgumentException("HttpConnection creates HTTP/1.1 sessions.", nameof(context));
+        _sniffPreface = _httpConnection.SniffsPreface;
         _head.Reset();
     }
 
     public ConnectionContext Context => _context;
 
     /// <summary>True when the connection ended because the client closed it (no lingering close needed).</summary>
-    public bool EndedByPeer
-    {
-        get => _upgraded?.EndedByPeer ?? _endedByPeer;
-        private set => _endedByPeer = value;
-    }
-
-    private bool _endedByPeer;
+    public bool EndedByPeer { get; private set; }
 
     public ConnectionPhase Phase => (ConnectionPhase)Volatile.Read(ref _phase);
 
-    /// <summary>Serves HTTP/1.1, then HTTP/2 if the connection switched (one state machine: it stays suspended on every idle connection).</summary>
+    /// <summary>Serves HTTP/1.1 until the connection ends or is handed to HTTP/2 (which <see cref="HttpConnection.SwitchToAsync"/> activates).</summary>
     public async Task RunAsync()
     {
         RackEnv? env = null;
@@ -134,22 +131,22 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
                     continue;
                 }
 
-                if (_firstRead && _server.Http2ConnectionFactory is { } h2Factory)
+                if (_sniffPreface)
                 {
-                    var match = MatchPreface(buffer);
-                    if (match == PrefaceMatch.Incomplete && !result.IsCompleted)
+                    var choice = HttpConnection.ChooseByPreface(buffer, result.IsCompleted);
+                    if (choice == HttpConnection.PrefaceChoice.NeedMoreData)
                     {
                         _input.AdvanceTo(buffer.Start, buffer.End);
                         needMoreData = true;
                         continue;
                     }
 
-                    _firstRead = false;
-                    if (match == PrefaceMatch.Yes)
+                    _sniffPreface = false;
+                    if (choice == HttpConnection.PrefaceChoice.Http2)
                     {
                         // RFC 9113 §3.3: prior knowledge. HTTP/2 reads the preface itself from the same pipe.
                         _input.AdvanceTo(buffer.Start);
-                        _upgraded = h2Factory(_server, _input, _output, _context);
+                        _switchTo = _httpConnection.CreateHttp2(_input, _output);
                         break;
                     }
                 }
@@ -185,7 +182,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
                 _input.AdvanceTo(buffer.GetPosition(consumed));
                 SetPhase(ConnectionPhase.Processing);
                 bool keepAlive = await ProcessRequestAsync(env).ConfigureAwait(false);
-                if (_upgraded is null)
+                if (_switchTo is null)
                 {
                     // After an h2c upgrade the env is stream 1's: HTTP/2 returns it.
                     _server.ReturnEnv(env);
@@ -232,15 +229,16 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
                 _server.ReturnEnv(env);
             }
 
-            if (_upgraded is null)
+            if (_switchTo is null)
             {
                 await FinishAsync().ConfigureAwait(false);
             }
         }
 
-        if (_upgraded is { } h2)
+        if (_switchTo is { } next)
         {
-            await h2.RunAsync().ConfigureAwait(false);
+            // HttpConnection makes HTTP/2 the active session; awaiting it here keeps one state machine per connection.
+            await _httpConnection.SwitchToAsync(next).ConfigureAwait(false);
         }
     }
 
@@ -357,7 +355,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
             return false;
         }
 
-        if (_head.HasUpgrade && _server.Http2ConnectionFactory is not null && await TryUpgradeH2cAsync(env).ConfigureAwait(false))
+        if (_head.HasUpgrade && _httpConnection.AllowsH2cUpgrade && await TryUpgradeH2cAsync(env).ConfigureAwait(false))
         {
             return false;
         }
@@ -494,13 +492,6 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
 
     public void Abort()
     {
-        if (_upgraded is { } h2)
-        {
-            h2.Abort();
-            _server.Untrack(this);
-            return;
-        }
-
         _keepAlive = false;
         try
         {
@@ -514,7 +505,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         _input.CancelPendingRead();
 
         // The transport is gone even if an app task is still running: the connection no longer counts.
-        _server.Untrack(this);
+        _server.Untrack(_httpConnection);
     }
 
     // ---- timeouts and stop, driven by the server's heartbeat ----
@@ -527,12 +518,6 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
 
     public void OnHeartbeat(long now)
     {
-        if (_upgraded is { } h2)
-        {
-            h2.OnHeartbeat(now);
-            return;
-        }
-
         switch (Phase)
         {
             case ConnectionPhase.Idle when now - _phaseStartedAt > (long)_options.KeepAliveTimeout.TotalMilliseconds:
@@ -556,12 +541,6 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
     /// <summary>Called once when the server starts stopping: an idle connection closes now.</summary>
     public void OnStopping()
     {
-        if (_upgraded is { } h2)
-        {
-            h2.OnStopping();
-            return;
-        }
-
         if (Phase == ConnectionPhase.Idle)
         {
             _input.CancelPendingRead();

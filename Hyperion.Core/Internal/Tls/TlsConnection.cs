@@ -1,17 +1,16 @@
 using System.IO.Pipelines;
 using System.Net.Security;
-using Hyperion.Internal.Http1;
 using Hyperion.Internal.Transport;
 
 namespace Hyperion.Internal.Tls;
 
 /// <summary>
-/// A connection on a TLS listener: runs the server handshake over the transport pipes (bounded by
-/// <see cref="HyperionOptions.TlsHandshakeTimeout"/>), then serves the protocol ALPN chose (HTTP/1.1 when the
-/// client named none) over pipes on the <see cref="SslStream"/>. Heartbeat, stop and abort go to that inner
-/// session once it exists; the server tracks this object, not the inner one.
+/// The TLS layer of a connection on a TLS listener: runs the server handshake over the transport pipes (bounded by
+/// <see cref="HyperionOptions.TlsHandshakeTimeout"/>), offering in ALPN only the listener's protocols, then lends
+/// pipes over the <see cref="SslStream"/> to the protocol <see cref="Http.HttpConnection"/> selects, and ends with
+/// close_notify. Which protocol runs, and where heartbeat, stop and abort go, is not decided here.
 /// </summary>
-internal sealed class TlsConnection : IProtocolConnection
+internal sealed class TlsConnection : IAsyncDisposable
 {
     private const int NotCancelled = 0;
     private const int CancelledByTimeout = 1;
@@ -22,12 +21,11 @@ internal sealed class TlsConnection : IProtocolConnection
     private readonly PipeWriter _transportOutput;
     private readonly ConnectionContext _context;
     private readonly TlsListener _tls;
+    private readonly TransportPipeStream _transport;
+    private readonly SslStream _ssl;
     private readonly CancellationTokenSource _handshakeCancel = new();
     private readonly long _startedAt = Environment.TickCount64;
-    private IProtocolConnection? _session;
     private int _cancelReason;
-    private volatile bool _aborted;
-    private bool _handshakeEndedByPeer;
 
     public TlsConnection(HyperionServer server, PipeReader input, PipeWriter output, ConnectionContext context, TlsListener tls)
     {
@@ -36,52 +34,25 @@ internal sealed class TlsConnection : IProtocolConnection
         _transportOutput = output;
         _context = context;
         _tls = tls;
+        _transport = new TransportPipeStream(input, output);
+        _ssl = new SslStream(_transport, leaveInnerStreamOpen: true);
     }
 
-    public ConnectionContext Context => _context;
+    /// <summary>True when the handshake failed because the client went away (or was never going to answer): no lingering close.</summary>
+    public bool HandshakeEndedByPeer { get; private set; }
 
-    public bool EndedByPeer => Volatile.Read(ref _session)?.EndedByPeer ?? _handshakeEndedByPeer;
+    /// <summary>What ALPN chose; default when the client offered no ALPN.</summary>
+    public SslApplicationProtocol NegotiatedProtocol => _ssl.NegotiatedApplicationProtocol;
 
-    public async Task RunAsync()
-    {
-        var transport = new TransportPipeStream(_transportInput, _transportOutput);
-        var ssl = new SslStream(transport, leaveInnerStreamOpen: true);
-        try
-        {
-            if (!await HandshakeAsync(ssl, transport).ConfigureAwait(false))
-            {
-                return;
-            }
-
-            // From here the pipe writer over the SslStream flushes after each batch of records.
-            transport.FlushEachWrite = false;
-            var session = CreateSession(ssl);
-            Volatile.Write(ref _session, session);
-            if (_aborted)
-            {
-                session.Abort();
-            }
-
-            await session.RunAsync().ConfigureAwait(false);
-            if (!session.EndedByPeer && !_aborted)
-            {
-                await CloseNotifyAsync(ssl, transport).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            ssl.Dispose();
-            await _transportOutput.CompleteAsync().ConfigureAwait(false);
-            await _transportInput.CompleteAsync().ConfigureAwait(false);
-        }
-    }
-
-    private async ValueTask<bool> HandshakeAsync(SslStream ssl, TransportPipeStream transport)
+    /// <summary>
+    /// Runs the handshake; false (logged) when it failed, timed out or was cancelled by a stop. A client whose ALPN list
+    /// shares nothing with <paramref name="protocols"/> fails here with the no_application_protocol alert (RFC 7301 §3.2).
+    /// </summary>
+    public async ValueTask<bool> HandshakeAsync(HttpProtocols protocols)
     {
         try
         {
-            var options = _tls.CreateOptions(offerHttp2: _server.Http2ConnectionFactory is not null);
-            await ssl.AuthenticateAsServerAsync(options, _handshakeCancel.Token).ConfigureAwait(false);
+            await _ssl.AuthenticateAsServerAsync(_tls.CreateOptions(protocols), _handshakeCancel.Token).ConfigureAwait(false);
             if (Volatile.Read(ref _cancelReason) == NotCancelled)
             {
                 return true;
@@ -97,9 +68,9 @@ internal sealed class TlsConnection : IProtocolConnection
             // After a timeout or stop nothing was sent that a reset could destroy, so no lingering close; after a
             // protocol error the alert we sent is worth a lingering close.
             bool cancelled = Volatile.Read(ref _cancelReason) != NotCancelled;
-            _handshakeEndedByPeer = transport.PeerClosed || cancelled;
+            HandshakeEndedByPeer = _transport.PeerClosed || cancelled;
             string reason = cancelled ? CancelText()
-                : transport.PeerClosed ? "the client closed the connection"
+                : _transport.PeerClosed ? "the client closed the connection"
                 : ex.Message;
             _server.Log.TlsHandshakeFailed(_context.RemoteText, reason);
             return false;
@@ -110,27 +81,22 @@ internal sealed class TlsConnection : IProtocolConnection
         ? "no handshake within TlsHandshakeTimeout"
         : "the server is stopping";
 
-    private IProtocolConnection CreateSession(SslStream ssl)
+    /// <summary>Pipes over the decrypted stream, for the protocol session; the writer flushes after each batch of records.</summary>
+    public (PipeReader Input, PipeWriter Output) OpenPipes()
     {
-        var input = PipeReader.Create(ssl, _server.ReaderOptions);
-        var output = PipeWriter.Create(ssl, _server.WriterOptions);
-        var alpn = ssl.NegotiatedApplicationProtocol;
+        _transport.FlushEachWrite = false;
+        var alpn = _ssl.NegotiatedApplicationProtocol;
         _context.NegotiatedProtocol = alpn == default ? null : alpn.ToString();
-        if (alpn == SslApplicationProtocol.Http2 && _server.Http2ConnectionFactory is { } http2)
-        {
-            return http2(_server, input, output, _context);
-        }
-
-        return new Http1Connection(_server, input, output, _context);
+        return (PipeReader.Create(_ssl, _server.ReaderOptions), PipeWriter.Create(_ssl, _server.WriterOptions));
     }
 
     /// <summary>RFC 8446 §6.1: say we are done writing, so the client can tell a clean end from a truncation.</summary>
-    private static async ValueTask CloseNotifyAsync(SslStream ssl, TransportPipeStream transport)
+    public async ValueTask CloseNotifyAsync()
     {
         try
         {
-            await ssl.ShutdownAsync().ConfigureAwait(false);
-            await transport.FlushAsync().ConfigureAwait(false);
+            await _ssl.ShutdownAsync().ConfigureAwait(false);
+            await _transport.FlushAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
         {
@@ -138,30 +104,17 @@ internal sealed class TlsConnection : IProtocolConnection
         }
     }
 
+    /// <summary>Handshake timeout; called by the heartbeat until a protocol session is active.</summary>
     public void OnHeartbeat(long now)
     {
-        if (Volatile.Read(ref _session) is { } session)
-        {
-            session.OnHeartbeat(now);
-        }
-        else if (now - _startedAt > (long)_server.Options.TlsHandshakeTimeout.TotalMilliseconds)
+        if (now - _startedAt > (long)_server.Options.TlsHandshakeTimeout.TotalMilliseconds)
         {
             CancelHandshake(CancelledByTimeout);
         }
     }
 
-    public void OnStopping()
-    {
-        if (Volatile.Read(ref _session) is { } session)
-        {
-            session.OnStopping();
-        }
-        else
-        {
-            // A connection still in its handshake has no request in flight: close it like an idle one.
-            CancelHandshake(CancelledByStop);
-        }
-    }
+    /// <summary>A connection still in its handshake has no request in flight: a stop or an abort closes it like an idle one.</summary>
+    public void CancelForStop() => CancelHandshake(CancelledByStop);
 
     private void CancelHandshake(int reason)
     {
@@ -172,20 +125,10 @@ internal sealed class TlsConnection : IProtocolConnection
         }
     }
 
-    public void Abort()
+    public async ValueTask DisposeAsync()
     {
-        _aborted = true;
-        if (Volatile.Read(ref _session) is { } session)
-        {
-            session.Abort();
-        }
-        else
-        {
-            CancelHandshake(CancelledByStop);
-            _context.Abort?.Invoke();
-        }
-
-        // The tracked object is this one, not the inner session.
-        _server.Untrack(this);
+        _ssl.Dispose();
+        await _transportOutput.CompleteAsync().ConfigureAwait(false);
+        await _transportInput.CompleteAsync().ConfigureAwait(false);
     }
 }

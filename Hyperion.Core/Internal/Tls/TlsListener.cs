@@ -10,9 +10,10 @@ namespace Hyperion.Internal.Tls;
 /// </summary>
 internal sealed class TlsListener
 {
-    // RFC 7301: the server picks from the client's list; offering h2 only when HTTP/2 is enabled keeps
-    // clients that prefer h2 from negotiating a protocol nobody here speaks.
+    // RFC 7301: the server picks from the client's list; offering only the listener's protocols (h2 only when
+    // HTTP/2 is enabled) keeps clients from negotiating a protocol nobody here speaks on this port.
     private static readonly List<SslApplicationProtocol> Http11Only = [SslApplicationProtocol.Http11];
+    private static readonly List<SslApplicationProtocol> Http2Only = [SslApplicationProtocol.Http2];
     private static readonly List<SslApplicationProtocol> Http2AndHttp11 = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11];
 
     public TlsListener(X509Certificate2 certificate, X509Certificate2Collection? chain)
@@ -33,10 +34,15 @@ internal sealed class TlsListener
     public SslStreamCertificateContext CertificateContext { get; }
 
     /// <summary>TLS 1.2 and 1.3 only; renegotiation off (client-initiated renegotiation is a CPU-exhaustion vector).</summary>
-    public SslServerAuthenticationOptions CreateOptions(bool offerHttp2) => new()
+    public SslServerAuthenticationOptions CreateOptions(HttpProtocols protocols) => new()
     {
         ServerCertificateContext = CertificateContext,
-        ApplicationProtocols = offerHttp2 ? Http2AndHttp11 : Http11Only,
+        ApplicationProtocols = protocols switch
+        {
+            HttpProtocols.Http2 => Http2Only,
+            HttpProtocols.Http1AndHttp2 => Http2AndHttp11,
+            _ => Http11Only,
+        },
         EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
         ClientCertificateRequired = false,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,

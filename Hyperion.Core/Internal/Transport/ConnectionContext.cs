@@ -15,11 +15,12 @@ internal sealed class ConnectionContext
         Socket = socket;
     }
 
-    /// <summary>A connection on a TLS listener: scheme https, and no raw socket (bytes must go through TLS).</summary>
-    public ConnectionContext(IPEndPoint? remote, int localPort, TlsListener tls)
-        : this(remote, localPort, "https", socket: null)
+    /// <summary>A connection accepted by <paramref name="listener"/>: on a TLS listener scheme https and no raw socket (bytes must go through TLS).</summary>
+    public ConnectionContext(IPEndPoint? remote, int localPort, ListenerSettings listener, Socket? socket)
+        : this(remote, localPort, listener.Tls is null ? "http" : "https", listener.Tls is null ? socket : null)
     {
-        Tls = tls;
+        Tls = listener.Tls;
+        Protocols = listener.Protocols;
     }
 
     public IPEndPoint? Remote { get; }
@@ -35,6 +36,12 @@ internal sealed class ConnectionContext
     public TlsListener? Tls { get; }
 
     public bool IsTls => Tls is not null;
+
+    /// <summary>The listener's protocols; <see cref="Http.HttpConnection"/> picks among them.</summary>
+    public HttpProtocols Protocols { get; } = HttpProtocols.Http1AndHttp2;
+
+    /// <summary>The connection the server tracks (set by <see cref="Http.HttpConnection"/>); sessions untrack it when they abort themselves.</summary>
+    public Http.HttpConnection? Connection { get; set; }
 
     /// <summary>The ALPN protocol the TLS handshake chose (<c>h2</c>, <c>http/1.1</c>); null without TLS or when the client offered none.</summary>
     public string? NegotiatedProtocol { get; set; }

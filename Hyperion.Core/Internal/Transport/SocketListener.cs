@@ -2,7 +2,6 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Hyperion.Internal.Infrastructure;
-using Hyperion.Internal.Tls;
 
 namespace Hyperion.Internal.Transport;
 
@@ -13,14 +12,14 @@ internal sealed class SocketListener
 
     private readonly HyperionServer _server;
     private readonly Socket _socket;
-    private readonly TlsListener? _tls;
+    private readonly ListenerSettings _listener;
     private readonly CancellationTokenSource _stop = new();
     private Task _acceptLoop = Task.CompletedTask;
 
-    public SocketListener(HyperionServer server, IPEndPoint endpoint, TlsListener? tls, int backlog)
+    public SocketListener(HyperionServer server, IPEndPoint endpoint, ListenerSettings listener, int backlog)
     {
         _server = server;
-        _tls = tls;
+        _listener = listener;
         _socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (endpoint.AddressFamily == AddressFamily.InterNetworkV6 && endpoint.Address.Equals(IPAddress.IPv6Any))
         {
@@ -60,7 +59,7 @@ internal sealed class SocketListener
             if (!_server.TryReserveConnection())
             {
                 _server.Log.ConnectionLimit(client.RemoteEndPoint?.ToString() ?? "?");
-                RefuseOverLimit(client, _tls is null);
+                RefuseOverLimit(client, _listener.Tls is null);
                 continue;
             }
 
@@ -101,7 +100,7 @@ internal sealed class SocketListener
             var reader = PipeReader.Create(stream, _server.ReaderOptions);
             var writer = PipeWriter.Create(stream, _server.WriterOptions);
             var remote = socket.RemoteEndPoint as IPEndPoint;
-            var context = _tls is null ? new ConnectionContext(remote, EndPoint.Port, "http", socket) : new ConnectionContext(remote, EndPoint.Port, _tls);
+            var context = new ConnectionContext(remote, EndPoint.Port, _listener, socket);
             context.Abort = () =>
             {
                 aborted = true;

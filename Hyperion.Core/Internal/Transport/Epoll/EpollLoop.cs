@@ -1,7 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using Hyperion.Internal.Tls;
 using Hyperion.Internal.Transport.Loops;
 using Hyperion.Native;
 
@@ -38,8 +37,8 @@ internal sealed unsafe class EpollLoop : TransportLoop
     private EpollSet? _epoll;
     private byte* _buffer;
 
-    public EpollLoop(HyperionServer server, int index, Socket[] listeners, IReadOnlyList<TlsListener?> listenerTls)
-        : base(server, index, listeners, listenerTls, "hyperion-epoll")
+    public EpollLoop(HyperionServer server, int index, Socket[] listeners, IReadOnlyList<ListenerSettings> listenerSettings)
+        : base(server, index, listeners, listenerSettings, "hyperion-epoll")
     {
         _listenerPaused = new bool[listeners.Length];
     }

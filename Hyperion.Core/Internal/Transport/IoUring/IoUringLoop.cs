@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using Hyperion.Internal.Tls;
 using Hyperion.Internal.Transport.Loops;
 using Hyperion.Native;
 
@@ -28,8 +27,8 @@ internal sealed unsafe class IoUringLoop : TransportLoop
     private ulong* _wakeBuffer;
     private KernelTimespec* _tick;
 
-    public IoUringLoop(HyperionServer server, int index, Socket[] listeners, IReadOnlyList<TlsListener?> listenerTls, int bufferCount)
-        : base(server, index, listeners, listenerTls, "hyperion-uring")
+    public IoUringLoop(HyperionServer server, int index, Socket[] listeners, IReadOnlyList<ListenerSettings> listenerSettings, int bufferCount)
+        : base(server, index, listeners, listenerSettings, "hyperion-uring")
     {
         BufferCount = bufferCount;
     }

@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
+using Hyperion.Internal.Http1;
 using Hyperion.Internal.Infrastructure;
-using Hyperion.Internal.Tls;
 
 namespace Hyperion.Internal.Transport.Loops;
 
@@ -17,14 +17,14 @@ internal sealed class LoopConnection
     private readonly TransportLoop _loop;
     private bool _unflushedWhilePaused;
 
-    public LoopConnection(TransportLoop loop, int fd, ulong id, IPEndPoint? remote, int localPort, TlsListener? tls, PipeOptions inputOptions)
+    public LoopConnection(TransportLoop loop, int fd, ulong id, IPEndPoint? remote, int localPort, ListenerSettings listener, PipeOptions inputOptions)
     {
         _loop = loop;
         Fd = fd;
         Id = id;
         Input = new Pipe(inputOptions);
         Output = new LoopOutput(this, loop, inputOptions.Pool);
-        Context = tls is null ? new ConnectionContext(remote, localPort, "http", null) : new ConnectionContext(remote, localPort, tls);
+        Context = new ConnectionContext(remote, localPort, listener, socket: null);
         Context.SetAbort(static s => ((LoopConnection)s!).PostAbort(), this);
     }
 

@@ -4,7 +4,6 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Hyperion.Internal.Infrastructure;
-using Hyperion.Internal.Tls;
 using Hyperion.Native;
 
 namespace Hyperion.Internal.Transport.Loops;
@@ -27,7 +26,7 @@ internal abstract class TransportLoop
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int[] _listenerPorts;
-    private readonly IReadOnlyList<TlsListener?> _listenerTls;
+    private readonly IReadOnlyList<ListenerSettings> _listenerSettings;
     private readonly PipeOptions _inputOptions;
     private readonly PipeOptions _tlsInputOptions;
     private int _wakeRequested;
@@ -35,13 +34,13 @@ internal abstract class TransportLoop
     private ulong _nextId = 1;
     private long _nextTick;
 
-    protected TransportLoop(HyperionServer server, int index, Socket[] listeners, IReadOnlyList<TlsListener?> listenerTls, string threadName)
+    protected TransportLoop(HyperionServer server, int index, Socket[] listeners, IReadOnlyList<ListenerSettings> listenerSettings, string threadName)
     {
         Server = server;
         Index = index;
         Listeners = listeners;
         _listenerPorts = listeners.Select(l => ((IPEndPoint)l.LocalEndPoint!).Port).ToArray();
-        _listenerTls = listenerTls;
+        _listenerSettings = listenerSettings;
         Scheduler = new LoopScheduler(this);
         _inputOptions = InputOptions(PipeScheduler.Inline);
 
@@ -264,7 +263,7 @@ internal abstract class TransportLoop
         if (!Server.TryReserveConnection())
         {
             Server.Log.ConnectionLimit(remote?.ToString() ?? "?");
-            if (_listenerTls[listener] is null)
+            if (_listenerSettings[listener].Tls is null)
             {
                 // A TLS client only gets the close: plain bytes would be a bogus TLS record.
                 SocketHelpers.WriteAll(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8);
@@ -275,8 +274,9 @@ internal abstract class TransportLoop
         }
 
         SocketHelpers.SetNoDelay(fd);
-        var tls = _listenerTls[listener];
-        var connection = new LoopConnection(this, fd, _nextId++, remote, _listenerPorts[listener], tls, tls is null ? _inputOptions : _tlsInputOptions);
+        var settings = _listenerSettings[listener];
+        var tls = settings.Tls;
+        var connection = new LoopConnection(this, fd, _nextId++, remote, _listenerPorts[listener], settings, tls is null ? _inputOptions : _tlsInputOptions);
         Connections[connection.Id] = connection;
         if (!TryRegister(connection, out var error))
         {
