@@ -57,7 +57,7 @@ internal abstract class TransportLoop
 
     public LoopScheduler Scheduler { get; }
 
-    protected HyperionServer Server { get; }
+    public HyperionServer Server { get; }
 
     protected Socket[] Listeners { get; }
 
@@ -143,6 +143,14 @@ internal abstract class TransportLoop
 
     /// <summary>Like <see cref="SubmitSend"/> for a gathered send: <paramref name="message"/> is a struct msghdr whose iovecs stay valid until completion.</summary>
     public abstract void SubmitSendMessage(LoopConnection c, nint message);
+
+    /// <summary>
+    /// Like <see cref="SubmitSend"/> for a file body: sendfile(2) of up to <paramref name="length"/> bytes of
+    /// <paramref name="fileFd"/> from <paramref name="offset"/>, made from the loop thread on the non-blocking socket
+    /// (waiting for writability, not blocking, when the socket buffer is full). The result is the bytes taken, 0 when
+    /// the file ended first, or -errno; the descriptor stays open until then.
+    /// </summary>
+    public abstract void SubmitSendFile(LoopConnection c, int fileFd, long offset, int length);
 
     /// <summary>Half-closes the connection's sending side.</summary>
     protected abstract void ShutdownWrite(LoopConnection c);
