@@ -21,7 +21,7 @@ internal static class SocketFileSender
         }
 
         var handle = file.Detach();
-        await using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
+        await using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0, isAsync: true);
         var parts = new SendPacketsElement[(int)((file.Length + MaxPart - 1) / MaxPart)];
         for (int i = 0; i < parts.Length; i++)
         {
