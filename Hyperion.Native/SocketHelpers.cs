@@ -119,6 +119,7 @@ public static unsafe class SocketHelpers
     /// sendfile(2) of up to <paramref name="count"/> bytes of <paramref name="fileFd"/> from <paramref name="offset"/> to a
     /// non-blocking socket: the bytes taken, 0 when the file ends at <paramref name="offset"/>, or -errno (-EAGAIN when
     /// the socket buffer is full). The kernel moves page-cache pages to the socket; no copy through user memory.
+    /// sendfile has no MSG_NOSIGNAL: a dead peer gives -EPIPE only because the .NET runtime ignores SIGPIPE.
     /// </summary>
     public static int SendFile(int socketFd, int fileFd, long offset, int count)
     {
