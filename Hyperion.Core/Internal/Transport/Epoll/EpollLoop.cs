@@ -319,6 +319,8 @@ internal sealed unsafe class EpollLoop : TransportLoop
                 continue;
             }
 
+            // Always tried, even after a partial send: a partial one that ended at end of file (a file that shrank)
+            // leaves the buffer with room, and no EPOLLOUT edge would ever come for it.
             int n = SocketHelpers.SendFile(c.Fd, (int)send.Data, send.FileOffset, send.Length);
             if (n == SocketHelpers.WouldBlock)
             {

@@ -418,7 +418,10 @@ internal sealed unsafe class IoUringLoop : TransportLoop
                 }
             }
 
-            int n = SocketHelpers.SendFile(c.Fd, send.FileFd, send.Offset, send.Length);
+            // A partial sendfile most likely filled the socket buffer: poll first instead of a sendfile that would
+            // return EAGAIN. Safe also when it was not full (a file that shrank): the poll completes at once then.
+            int n = c.SendBufferFull ? SocketHelpers.WouldBlock : SocketHelpers.SendFile(c.Fd, send.FileFd, send.Offset, send.Length);
+            c.SendBufferFull = n > 0 && n < send.Length;
             if (n == SocketHelpers.WouldBlock)
             {
                 _fileWaits[c.Id] = send;
