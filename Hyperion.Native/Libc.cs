@@ -83,9 +83,6 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     public static partial int Fcntl(int fd, int command, int argument);
 
-    [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
-    public static partial int Pipe2(int* fds, int flags);
-
     [LibraryImport("libc", EntryPoint = "getpeername", SetLastError = true)]
     public static partial int GetPeerName(int fd, byte* addr, uint* length);
 

@@ -134,19 +134,6 @@ public static unsafe class SocketHelpers
         return flags >= 0 && ((flags & Libc.ONonblock) != 0 || Libc.Fcntl(fd, Libc.FSetFl, flags | Libc.ONonblock) == 0);
     }
 
-    /// <summary>Experiment: a close-on-exec pipe sized <paramref name="size"/> bytes, as (read, write), or (-errno, 0).</summary>
-    public static (int Read, int Write) CreatePipe(int size)
-    {
-        int* fds = stackalloc int[2];
-        if (Libc.Pipe2(fds, Libc.SockCloexec) != 0)
-        {
-            return (-Libc.LastErrno, 0);
-        }
-
-        Libc.Fcntl(fds[1], 1031, size); // F_SETPIPE_SZ
-        return (fds[0], fds[1]);
-    }
-
     /// <summary>accept4(2) of a waiting connection as a non-blocking, close-on-exec descriptor, or -errno (-EAGAIN when none waits).</summary>
     public static int Accept(int listenerFd)
     {

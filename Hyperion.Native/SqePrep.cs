@@ -63,19 +63,6 @@ public static unsafe class SqePrep
         sqe->UserData = userData;
     }
 
-    /// <summary>splice(2) of <paramref name="length"/> bytes from <paramref name="fdIn"/> (at <paramref name="offIn"/>, or -1 for a pipe) to <paramref name="fdOut"/>.</summary>
-    public static void Splice(IoUringSqe* sqe, int fdIn, long offIn, int fdOut, uint length, ulong userData, byte flags = 0)
-    {
-        sqe->Opcode = (byte)IoUringOp.Splice;
-        sqe->Fd = fdOut;
-        sqe->Off = ulong.MaxValue; // off_out = -1
-        sqe->Addr = (ulong)offIn; // splice_off_in
-        sqe->Len = length;
-        sqe->SpliceFdIn = fdIn;
-        sqe->Flags = flags;
-        sqe->UserData = userData;
-    }
-
     /// <summary>read(2) of <paramref name="length"/> bytes (used on an eventfd to wake the loop).</summary>
     public static void Read(IoUringSqe* sqe, int fd, void* buffer, uint length, ulong userData)
     {

@@ -19,13 +19,6 @@ internal sealed unsafe class IoUringLoop : TransportLoop
     private const ulong KindTick = 5;
     private const ulong KindIgnore = 6;
     private const ulong KindFileWait = 7;
-    private const ulong KindSplice1 = 8;
-    private const ulong KindSplice2 = 9;
-    private const int PipeSize = 1024 * 1024;
-
-    // Experiment (measured, then reverted): splice file -> pipe -> socket with two linked SQEs instead of sendfile.
-    private static readonly bool s_splice = Environment.GetEnvironmentVariable("HYPERION_IOURING_FILES") == "splice";
-    private readonly Dictionary<ulong, SpliceState> _splices = [];
     private const ulong IdMask = (1UL << 56) - 1;
     private const ushort BufferGroup = 0;
 
@@ -155,10 +148,6 @@ internal sealed unsafe class IoUringLoop : TransportLoop
             case KindTick:
                 ArmTick();
                 break;
-            case KindSplice1:
-            case KindSplice2:
-                OnSplice(id, kind, cqe.Res);
-                break;
             case KindFileWait:
                 if (_fileWaits.Remove(id, out var waiting))
                 {
@@ -269,124 +258,8 @@ internal sealed unsafe class IoUringLoop : TransportLoop
 
     public override void SubmitSendFile(LoopConnection c, int fileFd, long offset, int length)
     {
-        if (s_splice)
-        {
-            SubmitSplice(c, fileFd, offset, length);
-            return;
-        }
-
         c.SendInFlight = true;
         _fileSends.Add(new FileSend(c, fileFd, offset, length));
-    }
-
-    private void SubmitSplice(LoopConnection c, int fileFd, long offset, int length)
-    {
-        c.SendInFlight = true;
-        if (!_splices.TryGetValue(c.Id, out var st))
-        {
-            var (r, w) = SocketHelpers.CreatePipe(PipeSize);
-            if (r < 0)
-            {
-                _fileSends.Add(new FileSend(c, fileFd, offset, length));
-                return;
-            }
-
-            st = new SpliceState { Connection = c, PipeRead = r, PipeWrite = w };
-            _splices[c.Id] = st;
-        }
-
-        st.Requested = length;
-        if (st.PipeBytes > 0)
-        {
-            st.Pending = 1;
-            st.Pair = false;
-            SqePrep.Splice(NextSqe(), st.PipeRead, -1, c.Fd, (uint)st.PipeBytes, (KindSplice2 << 56) | c.Id);
-        }
-        else
-        {
-            int chunk = Math.Min(length, PipeSize);
-            st.Pending = 2;
-            st.Pair = true;
-            SqePrep.Splice(NextSqe(), fileFd, offset, st.PipeWrite, (uint)chunk, (KindSplice1 << 56) | c.Id, SqeFlags.IoLink);
-            SqePrep.Splice(NextSqe(), st.PipeRead, -1, c.Fd, (uint)chunk, (KindSplice2 << 56) | c.Id);
-        }
-
-        _ring!.SubmitAndWait(0);
-    }
-
-    private void OnSplice(ulong id, ulong kind, int res)
-    {
-        if (!_splices.TryGetValue(id, out var st))
-        {
-            return;
-        }
-
-        if (kind == KindSplice1)
-        {
-            st.R1 = res;
-        }
-        else
-        {
-            st.R2 = res;
-        }
-
-        if (--st.Pending > 0)
-        {
-            return;
-        }
-
-        var c = st.Connection;
-        int r1 = st.Pair ? st.R1 : 0;
-        int r2 = st.R2;
-        st.PipeBytes += Math.Max(r1, 0) - Math.Max(r2, 0);
-        int result;
-        if (c.Closed)
-        {
-            result = -Libc_ECANCELED;
-        }
-        else if (st.Pair && r1 <= 0 && st.PipeBytes == 0)
-        {
-            result = r1;
-        }
-        else if (r2 < 0 && r2 != -Libc_ECANCELED)
-        {
-            result = r2;
-        }
-        else if (r2 <= 0)
-        {
-            // The link broke on a short file read: what reached the pipe goes out first.
-            st.Pending = 1;
-            st.Pair = false;
-            SqePrep.Splice(NextSqe(), st.PipeRead, -1, c.Fd, (uint)st.PipeBytes, (KindSplice2 << 56) | c.Id);
-            _ring!.SubmitAndWait(0);
-            return;
-        }
-        else
-        {
-            result = r2;
-        }
-
-        if (result <= 0 || c.Closed || (st.PipeBytes == 0 && result == st.Requested))
-        {
-            SocketHelpers.Close(st.PipeRead);
-            SocketHelpers.Close(st.PipeWrite);
-            _splices.Remove(id);
-        }
-
-        OnSendCompleted(c, result);
-    }
-
-    private sealed class SpliceState
-    {
-        public required LoopConnection Connection;
-        public int PipeRead;
-        public int PipeWrite;
-        public int PipeBytes;
-        public int Requested;
-        public int Pending;
-        public bool Pair;
-        public int R1;
-        public int R2;
     }
 
     /// <summary>One sendfile per queued file send; completions queue the next part for the next pass, so one fast reader cannot hold the loop.</summary>
