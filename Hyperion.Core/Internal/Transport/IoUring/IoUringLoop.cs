@@ -30,9 +30,10 @@ internal sealed unsafe class IoUringLoop : TransportLoop
     private KernelTimespec* _tick;
 
     // File bodies: io_uring has no sendfile op, so sendfile(2) runs on the loop thread on the non-blocking socket, and
-    // a full socket buffer arms a POLLOUT poll (KindFileWait) instead of blocking. Against splice through a pipe (two
-    // linked SQEs, both punted to io-wq for a regular file) it needs no pipe descriptors per connection and no worker
-    // threads, and no SQE ever names the file descriptor, so closing it never races the kernel.
+    // a full socket buffer arms a POLLOUT poll (KindFileWait) instead of blocking. Measured against splice through a
+    // pipe (two linked SQEs, run by io-wq workers; bench/RESULTS.md, "File bodies"): as fast or faster, with no pipe
+    // descriptors per transfer and no SQE naming the file descriptor, so closing it never races the kernel. The cost:
+    // a file not in the page cache is read from disk on the loop thread, as with nginx's sendfile without aio.
     private List<FileSend> _fileSends = [];
     private List<FileSend> _fileSending = [];
     private readonly Dictionary<ulong, FileSend> _fileWaits = [];
