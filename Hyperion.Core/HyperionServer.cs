@@ -31,6 +31,7 @@ public sealed class HyperionServer : IAsyncDisposable
     private Timer? _heartbeat;
     private int _connectionCount;
     private volatile bool _stopping;
+    private long _kernelFileBytes;
     private bool _started;
     private Task? _stopTask;
 
@@ -102,6 +103,11 @@ public sealed class HyperionServer : IAsyncDisposable
     internal PipeOptions InMemoryPipeOptions { get; }
 
     internal bool IsStopping => _stopping;
+
+    /// <summary>File body bytes the kernel sent straight from the page cache (sendfile), on every transport.</summary>
+    internal long KernelFileBytes => Interlocked.Read(ref _kernelFileBytes);
+
+    internal void CountKernelFileBytes(long bytes) => Interlocked.Add(ref _kernelFileBytes, bytes);
 
     // ---------------- routes ----------------
 

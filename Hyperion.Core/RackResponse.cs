@@ -94,7 +94,13 @@ public readonly struct RackResponse
     public static RackResponse AsyncChunks(int status, IReadOnlyList<(string Name, string Value)>? headers, IAsyncEnumerable<ReadOnlyMemory<byte>> chunks)
         => new(status, headers, null, ResponseBodyKind.AsyncChunks, chunks ?? throw new ArgumentNullException(nameof(chunks)), default);
 
-    /// <summary>A file body, sent with sendfile where the transport allows. The file is opened when the response is written; a missing file gives 404.</summary>
+    /// <summary>
+    /// A file body. The file is opened once, when the response is written (a missing file gives 404); its size at that
+    /// moment is the Content-Length and exactly that many bytes are sent, so a file that grows later is cut there and
+    /// one that shrinks below it ends the connection (HTTP/2: resets the stream) rather than sending a short body.
+    /// Cleartext HTTP/1.1 sends it with sendfile(2) on every transport; TLS, HTTP/2, trailers (chunked) and the
+    /// in-process client copy it through memory.
+    /// </summary>
     public static RackResponse File(int status, IReadOnlyList<(string Name, string Value)>? headers, string path, string contentType = "application/octet-stream")
         => new(status, headers, contentType, ResponseBodyKind.File, path ?? throw new ArgumentNullException(nameof(path)), default);
 

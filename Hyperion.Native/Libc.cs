@@ -77,6 +77,12 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     public static partial nint Read(int fd, void* buf, nuint count);
 
+    [LibraryImport("libc", EntryPoint = "sendfile64", SetLastError = true)]
+    public static partial nint SendFile(int outFd, int inFd, long* offset, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int command, int argument);
+
     [LibraryImport("libc", EntryPoint = "getpeername", SetLastError = true)]
     public static partial int GetPeerName(int fd, byte* addr, uint* length);
 
@@ -92,6 +98,9 @@ internal static unsafe partial class Libc
     public const int MsgDontwait = 0x40;
     public const int MsgNosignal = 0x4000;
     public const int EpollCloexec = 0x80000;
+    public const int FGetFl = 3;
+    public const int FSetFl = 4;
+    public const int ONonblock = 0x800;
 
     public static int LastErrno => Marshal.GetLastPInvokeError();
 

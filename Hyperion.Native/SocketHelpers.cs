@@ -115,6 +115,25 @@ public static unsafe class SocketHelpers
         return n >= 0 ? (int)n : -Libc.LastErrno;
     }
 
+    /// <summary>
+    /// sendfile(2) of up to <paramref name="count"/> bytes of <paramref name="fileFd"/> from <paramref name="offset"/> to a
+    /// non-blocking socket: the bytes taken, 0 when the file ends at <paramref name="offset"/>, or -errno (-EAGAIN when
+    /// the socket buffer is full). The kernel moves page-cache pages to the socket; no copy through user memory.
+    /// sendfile has no MSG_NOSIGNAL: a dead peer gives -EPIPE only because the .NET runtime ignores SIGPIPE.
+    /// </summary>
+    public static int SendFile(int socketFd, int fileFd, long offset, int count)
+    {
+        nint n = Libc.SendFile(socketFd, fileFd, &offset, (nuint)count);
+        return n >= 0 ? (int)n : -Libc.LastErrno;
+    }
+
+    /// <summary>Sets O_NONBLOCK on a descriptor (sendfile(2) has no MSG_DONTWAIT); false when fcntl failed.</summary>
+    public static bool SetNonBlocking(int fd)
+    {
+        int flags = Libc.Fcntl(fd, Libc.FGetFl, 0);
+        return flags >= 0 && ((flags & Libc.ONonblock) != 0 || Libc.Fcntl(fd, Libc.FSetFl, flags | Libc.ONonblock) == 0);
+    }
+
     /// <summary>accept4(2) of a waiting connection as a non-blocking, close-on-exec descriptor, or -errno (-EAGAIN when none waits).</summary>
     public static int Accept(int listenerFd)
     {

@@ -54,6 +54,15 @@ public static unsafe class SqePrep
         sqe->UserData = userData;
     }
 
+    /// <summary>One-shot poll until <paramref name="fd"/> is writable (POLLOUT; errors and hang-ups also end it); res is the ready mask or -errno.</summary>
+    public static void PollWritable(IoUringSqe* sqe, int fd, ulong userData)
+    {
+        sqe->Opcode = (byte)IoUringOp.PollAdd;
+        sqe->Fd = fd;
+        sqe->OpFlags = 0x4; // poll32_events = POLLOUT
+        sqe->UserData = userData;
+    }
+
     /// <summary>read(2) of <paramref name="length"/> bytes (used on an eventfd to wake the loop).</summary>
     public static void Read(IoUringSqe* sqe, int fd, void* buffer, uint length, ulong userData)
     {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Hyperion.Http2.Hpack;
 using Hyperion.Internal.Http;
+using Hyperion.Internal.Http1;
 using Hyperion.Internal.Routing;
 
 namespace Hyperion.Http2.Internal;
@@ -122,10 +123,11 @@ internal sealed partial class Http2Stream
 
             case ResponseBodyKind.File:
             {
-                var file = new FileInfo((string)response.BodyObject!);
-                if (!file.Exists)
+                // DATA frames carry the body (sendfile does not apply), but the length still comes from the opened file.
+                using var file = FileBody.TryOpen((string)response.BodyObject!);
+                if (file is null)
                 {
-                    _connection.Server.Log.FileMissing(file.FullName);
+                    _connection.Server.Log.FileMissing(Path.GetFullPath((string)response.BodyObject!));
                     await WriteResponseAsync(RackResponse.Empty(404)).ConfigureAwait(false);
                     return;
                 }
@@ -133,7 +135,7 @@ internal sealed partial class Http2Stream
                 await WriteHeadersAsync(response, file.Length, noBody).ConfigureAwait(false);
                 if (!noBody)
                 {
-                    await WriteFileAsync(file.FullName, file.Length).ConfigureAwait(false);
+                    await WriteFileAsync(file).ConfigureAwait(false);
                     await EndBodyAsync(trailers).ConfigureAwait(false);
                 }
 
@@ -182,18 +184,15 @@ internal sealed partial class Http2Stream
         }
     }
 
-    private async ValueTask WriteFileAsync(string path, long length)
+    private async ValueTask WriteFileAsync(FileBody file)
     {
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {
-            long sent = 0;
             int n;
-            while (sent < length && (n = await file.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, length - sent)), _aborted.Token).ConfigureAwait(false)) > 0)
+            while ((n = await file.ReadAsync(buffer, _aborted.Token).ConfigureAwait(false)) > 0)
             {
                 await SendDataAsync(buffer.AsMemory(0, n), endStream: false).ConfigureAwait(false);
-                sent += n;
             }
         }
         finally

@@ -141,6 +141,20 @@ public sealed class RawConnection : IDisposable
 
     public byte[] Leftover => _pending.ToArray();
 
+    /// <summary>Reads exactly <paramref name="count"/> more bytes (e.g. a body after <see cref="ReadHeadAsync"/>); throws if the server closes first.</summary>
+    public async Task<byte[]> ReadBytesAsync(int count, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        return await ReadExactAsync(count, cts.Token);
+    }
+
+    /// <summary>Reads until the server closes the connection (EOF or reset) and returns the bytes not yet consumed.</summary>
+    public async Task<byte[]> ReadUntilClosedAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        return await ReadToEndAsync(cts.Token);
+    }
+
     private async Task<bool> FillAsync(CancellationToken ct)
     {
         var buffer = new byte[_readSize];

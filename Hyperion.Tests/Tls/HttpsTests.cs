@@ -92,6 +92,7 @@ public abstract class HttpsTests : TransportTests
             }
 
             (await client.GetStringAsync("/static")).Should().Be("static over tls", "the connection is still in sync after the file");
+            ts.Server.KernelFileBytes.Should().Be(0, "TLS encrypts in user memory: the file takes the copy path, never sendfile");
         }
         finally
         {

@@ -10,7 +10,10 @@ using HyperionBench;
 //   /json   dynamic-block Handle, System.Text.Json serialisation per request (the "work" row)
 //   /static16k  HandleStatic, a 16 KiB body (bench/abuse.sh's clients that never read)
 //   other   the Rack app (run.sh uses /app)
+//   with --files DIR (bench/files.sh): /file/1m and /file/100m are RackResponse.File of DIR/1m.bin and DIR/100m.bin
+//   (sendfile on the loop transports), /copy/1m and /copy/100m stream the same files through user memory.
 int port = 8080;
+string? filesDir = null;
 TransportKind transport = TransportKind.Sockets;
 int loops = 1;
 int tlsPort = 0;
@@ -44,6 +47,9 @@ for (int i = 0; i < args.Length - 1; i++)
         case "--loops":
             loops = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             break;
+        case "--files":
+            filesDir = args[i + 1];
+            break;
     }
 }
 
@@ -68,6 +74,26 @@ server.HandleStatic("GET", "/static16k", new string('x', 16 * 1024), contentType
 server.Handle("GET", "/dyn", env => RackResponse.Text(200, "Hello, World!", ContentType));
 server.Handle("GET", "/json", env =>
     RackResponse.Bytes(200, JsonSerializer.SerializeToUtf8Bytes(new Message("Hello, World!"), BenchJsonContext.Default.Message), JsonContentType));
+if (filesDir is not null)
+{
+    foreach (var name in new[] { "1m", "100m" })
+    {
+        string path = Path.GetFullPath(Path.Combine(filesDir, name + ".bin"));
+        server.Handle("GET", "/file/" + name, env => RackResponse.File(200, null, path));
+        long length = new FileInfo(path).Length;
+        server.Handle("GET", "/copy/" + name, env => RackResponse.Streaming(200, [("Content-Length", length.ToString(CultureInfo.InvariantCulture))], async body =>
+        {
+            await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            var buffer = new byte[64 * 1024];
+            int n;
+            while ((n = await file.ReadAsync(buffer)) > 0)
+            {
+                await body.WriteAsync(buffer.AsMemory(0, n));
+            }
+        }));
+    }
+}
+
 server.Run(env => ValueTask.FromResult(RackResponse.Text(200, "Hello, World!", ContentType)));
 
 using var heapReport = Hyperion.Bench.HeapReport.Register();

@@ -7,6 +7,8 @@ using System.Text;
 using Hyperion.Internal.Http;
 using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Routing;
+using Hyperion.Internal.Transport;
+using Hyperion.Internal.Transport.Loops;
 
 namespace Hyperion.Internal.Http1;
 
@@ -111,6 +113,7 @@ internal sealed partial class Http1Connection
         bool noBody = _isHeadRequest || StatusLines.ForbidsBody(status);
         bool trailers = response.Trailers is { Count: > 0 } && _head.Http11 && !noBody;
         long length;
+        FileBody? file = null;
         switch (response.BodyKind)
         {
             case ResponseBodyKind.Bytes:
@@ -123,10 +126,10 @@ internal sealed partial class Http1Connection
 
                 break;
             case ResponseBodyKind.File:
-                var file = new FileInfo((string)response.BodyObject!);
-                if (!file.Exists)
+                file = FileBody.TryOpen((string)response.BodyObject!);
+                if (file is null)
                 {
-                    _server.Log.FileMissing(file.FullName);
+                    _server.Log.FileMissing(Path.GetFullPath((string)response.BodyObject!));
                     return WriteResponseAsync(env, RackResponse.Empty(404));
                 }
 
@@ -147,9 +150,19 @@ internal sealed partial class Http1Connection
             _keepAlive = false;
         }
 
-        WriteHead(response, scan, framing, length);
+        try
+        {
+            WriteHead(response, scan, framing, length);
+        }
+        catch
+        {
+            file?.Dispose();
+            throw;
+        }
+
         if (noBody)
         {
+            file?.Dispose();
             return default;
         }
 
@@ -162,7 +175,7 @@ internal sealed partial class Http1Connection
                 WriteText(response.TextBody!, (int)length);
                 return default;
             default:
-                return WriteBodyAsync(response, framing, length);
+                return WriteBodyAsync(response, framing, length, file);
         }
     }
 
@@ -300,7 +313,7 @@ internal sealed partial class Http1Connection
         Encoding.UTF8.GetBytes(text.AsSpan(), _output);
     }
 
-    private async ValueTask WriteBodyAsync(RackResponse response, Framing framing, long length)
+    private async ValueTask WriteBodyAsync(RackResponse response, Framing framing, long length, FileBody? file)
     {
         bool chunked = framing == Framing.Chunked;
         var writer = _bodyWriter ??= new Http1BodyWriter(this);
@@ -330,7 +343,7 @@ internal sealed partial class Http1Connection
 
                 break;
             case ResponseBodyKind.File:
-                await WriteFileAsync((string)response.BodyObject!, writer, chunked).ConfigureAwait(false);
+                await WriteFileAsync(file!, writer, chunked).ConfigureAwait(false);
                 break;
             case ResponseBodyKind.Streaming:
                 await ((Func<ResponseBodyWriter, ValueTask>)response.BodyObject!)(writer).ConfigureAwait(false);
@@ -340,15 +353,28 @@ internal sealed partial class Http1Connection
         writer.End();
     }
 
-    private async ValueTask WriteFileAsync(string path, Http1BodyWriter writer, bool chunked)
+    private async ValueTask WriteFileAsync(FileBody file, Http1BodyWriter writer, bool chunked)
     {
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        if (_context.Socket is { } socket && !chunked)
+        using var owned = file;
+        if (!chunked && _output is LoopOutput loop)
         {
-            // sendfile(2): the kernel copies the file to the socket; flush our head first so order holds.
+            // io_uring and epoll: the descriptor joins the output queue after the head and goes out with sendfile(2)
+            // from the loop thread; the queue closes it. The flush below waits (back-pressure) while much is unsent.
+            loop.WriteFile(file.Detach(), file.Length);
+            writer.CountExternal(file.Length);
+            _pendingBytes += file.Length;
+            _unflushed = true;
+            await writer.FlushIfLargeAsync().ConfigureAwait(false);
+            return;
+        }
+
+        if (!chunked && _context.Socket is { } socket)
+        {
+            // System.Net.Sockets: flush our head first so order holds, then sendfile(2) from the same descriptor.
             _unflushed = false;
             await _output.FlushAsync(AbortedToken).ConfigureAwait(false);
-            await socket.SendFileAsync(path, AbortedToken).ConfigureAwait(false);
+            await SocketFileSender.SendAsync(socket, file, AbortedToken).ConfigureAwait(false);
+            _server.CountKernelFileBytes(file.Length);
             writer.CountExternal(file.Length);
             return;
         }

@@ -30,6 +30,8 @@ internal sealed unsafe class EpollLoop : TransportLoop
 
     private readonly List<PendingSend> _sends = [];
     private readonly List<PendingSend> _sending = [];
+    private List<PendingSend> _fileSends = [];
+    private List<PendingSend> _fileSending = [];
     private readonly Dictionary<ulong, PendingSend> _blocked = [];
     private List<LoopConnection> _reads = [];
     private List<LoopConnection> _reading = [];
@@ -59,7 +61,7 @@ internal sealed unsafe class EpollLoop : TransportLoop
     {
         RunPendingIo();
         var epoll = _epoll!;
-        int n = epoll.Wait(block && _sends.Count == 0 && _reads.Count == 0 ? timeoutMs : 0);
+        int n = epoll.Wait(block && _sends.Count == 0 && _reads.Count == 0 && _fileSends.Count == 0 ? timeoutMs : 0);
         for (int i = 0; i < n; i++)
         {
             ulong token = epoll.TokenAt(i);
@@ -145,13 +147,19 @@ internal sealed unsafe class EpollLoop : TransportLoop
         _sends.Add(new PendingSend(c, message, Length: 0, IsMessage: true));
     }
 
+    /// <summary>Made on the next pass (see <see cref="RunFileSends"/>); the accepted socket is already non-blocking.</summary>
+    public override void SubmitSendFile(LoopConnection c, int fileFd, long offset, int length)
+    {
+        c.SendInFlight = true;
+        _fileSends.Add(new PendingSend(c, fileFd, length, IsMessage: false, IsFile: true, FileOffset: offset));
+    }
 
     /// <summary>A send waiting for room completes as cancelled on the next pass; closing the fd removes it from the epoll set.</summary>
     protected override void ReleaseIo(LoopConnection c)
     {
         if (_blocked.Remove(c.Id, out var send))
         {
-            _sends.Add(send);
+            (send.IsFile ? _fileSends : _sends).Add(send);
         }
     }
 
@@ -180,7 +188,7 @@ internal sealed unsafe class EpollLoop : TransportLoop
     {
         if ((events & EpollSet.Out) != 0 && _blocked.Remove(c.Id, out var send))
         {
-            _sends.Add(send);
+            (send.IsFile ? _fileSends : _sends).Add(send);
         }
 
         if ((events & (EpollSet.In | EpollSet.PeerHangUp | EpollSet.HangUp | EpollSet.Error)) != 0 && c.RecvArmed)
@@ -250,6 +258,7 @@ internal sealed unsafe class EpollLoop : TransportLoop
             _reading.Clear();
         }
 
+        RunFileSends();
         while (_sends.Count > 0)
         {
             _sending.AddRange(_sends);
@@ -286,6 +295,48 @@ internal sealed unsafe class EpollLoop : TransportLoop
         }
     }
 
+    /// <summary>
+    /// One sendfile per connection with a file body queued before this pass; what their completions queue waits for the
+    /// next pass, so a fast reader of a large file cannot keep the loop from its other connections.
+    /// </summary>
+    private void RunFileSends()
+    {
+        if (_fileSends.Count == 0)
+        {
+            return;
+        }
+
+        (_fileSends, _fileSending) = (_fileSending, _fileSends);
+        foreach (var send in _fileSending)
+        {
+            var c = send.Connection;
+            if (c.Closed)
+            {
+                OnSendCompleted(c, -ECANCELED);
+                continue;
+            }
+
+            // Always tried, even after a partial send: a partial one that ended at end of file (a file that shrank)
+            // leaves the buffer with room, and no EPOLLOUT edge would ever come for it.
+            int n = SocketHelpers.SendFile(c.Fd, (int)send.Data, send.FileOffset, send.Length);
+            if (n == SocketHelpers.WouldBlock)
+            {
+                _blocked[c.Id] = send;
+                continue;
+            }
+
+            if (n == -EINTR)
+            {
+                _fileSends.Add(send);
+                continue;
+            }
+
+            OnSendCompleted(c, n);
+        }
+
+        _fileSending.Clear();
+    }
+
     private void AcceptAll(int listener)
     {
         if (AcceptStopped)
@@ -319,6 +370,9 @@ internal sealed unsafe class EpollLoop : TransportLoop
         }
     }
 
-    /// <summary>A send waiting for its turn: <see cref="Data"/> is <see cref="Length"/> bytes, or a struct msghdr when <see cref="IsMessage"/>.</summary>
-    private readonly record struct PendingSend(LoopConnection Connection, nint Data, int Length, bool IsMessage);
+    /// <summary>
+    /// A send waiting for its turn: <see cref="Data"/> is <see cref="Length"/> bytes, a struct msghdr when <see cref="IsMessage"/>,
+    /// or a file descriptor to send <see cref="Length"/> bytes of from <see cref="FileOffset"/> when <see cref="IsFile"/>.
+    /// </summary>
+    private readonly record struct PendingSend(LoopConnection Connection, nint Data, int Length, bool IsMessage, bool IsFile = false, long FileOffset = 0);
 }

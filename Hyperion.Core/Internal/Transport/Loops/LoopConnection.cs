@@ -44,6 +44,12 @@ internal sealed class LoopConnection
 
     public bool SendInFlight { get; set; }
 
+    /// <summary>O_NONBLOCK set on the socket (io_uring: only once a file body is sent with sendfile).</summary>
+    public bool NonBlocking { get; set; }
+
+    /// <summary>The last sendfile took less than asked: the socket buffer is full, so wait for room before the next.</summary>
+    public bool SendBufferFull { get; set; }
+
     public bool InputCompleted { get; private set; }
 
     public bool InputPaused { get; private set; }

@@ -3,7 +3,9 @@ using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks.Sources;
+using Hyperion.Internal.Http;
 using Hyperion.Native;
+using Microsoft.Win32.SafeHandles;
 
 namespace Hyperion.Internal.Transport.Loops;
 
@@ -14,6 +16,8 @@ namespace Hyperion.Internal.Transport.Loops;
 /// Back-pressure as with a Pipe: a flush that leaves more than <see cref="PauseThreshold"/> bytes unsent
 /// completes only when sends bring it under <see cref="ResumeThreshold"/>.
 /// The writer side may run on any thread (one at a time); the send side runs on the loop thread.
+/// A file body joins the queue as a segment of its own (<see cref="WriteFile"/>), in order after the head before it,
+/// and goes out with sendfile(2); the queue owns its descriptor and closes it once sent or dropped.
 /// </summary>
 internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResult>
 {
@@ -24,6 +28,9 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
     /// <summary>Up to this many queued blocks go out in one sendmsg (64 KiB of 4 KiB blocks), not one send each.</summary>
     private const int MaxGather = 16;
 
+    /// <summary>One sendfile call asks for at most this much; the socket buffer takes less anyway.</summary>
+    private const int MaxFileSend = 1 << 30;
+
     private readonly LoopConnection _connection;
     private readonly TransportLoop _loop;
     private readonly MemoryPool<byte> _pool;
@@ -32,6 +39,7 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
     private Segment? _writeHead;
     private Segment? _writeTail;
     private int _unflushed;
+    private long _unflushedFile;
 
     // Shared, under lock (this).
     private Segment? _sendHead;
@@ -65,7 +73,7 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
 
     public override bool CanGetUnflushedBytes => true;
 
-    public override long UnflushedBytes => _unflushed;
+    public override long UnflushedBytes => _unflushed + _unflushedFile;
 
     public override Memory<byte> GetMemory(int sizeHint = 0)
     {
@@ -114,21 +122,38 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
         return segment;
     }
 
-    private Segment RentSegment(int size)
+    /// <summary>
+    /// Queues <paramref name="length"/> bytes of <paramref name="file"/> from its start, after everything written so far;
+    /// the output owns the descriptor from here on (closed once sent, or when the connection ends first).
+    /// </summary>
+    public void WriteFile(SafeFileHandle file, long length)
     {
-        Segment? segment;
-        lock (this)
+        if (length <= 0)
         {
-            segment = _free;
-            if (segment is not null)
-            {
-                _free = segment.Next;
-                _freeCount--;
-                segment.Next = null;
-            }
+            file.Dispose();
+            return;
         }
 
-        segment ??= new Segment();
+        var segment = TakeSegment();
+        segment.File = file;
+        segment.FileOffset = 0;
+        segment.FileEnd = length;
+        if (_writeTail is null)
+        {
+            _writeHead = segment;
+        }
+        else
+        {
+            _writeTail.Next = segment;
+        }
+
+        _writeTail = segment;
+        _unflushedFile += length;
+    }
+
+    private Segment RentSegment(int size)
+    {
+        var segment = TakeSegment();
         if (size <= _pool.MaxBufferSize)
         {
             var owner = _pool.Rent(size);
@@ -144,11 +169,32 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
         return segment;
     }
 
-    /// <summary>Under lock: returns a segment's block to the pool and keeps a few segment objects for reuse.</summary>
+    private Segment TakeSegment()
+    {
+        Segment? segment;
+        lock (this)
+        {
+            segment = _free;
+            if (segment is not null)
+            {
+                _free = segment.Next;
+                _freeCount--;
+                segment.Next = null;
+            }
+        }
+
+        return segment ?? new Segment();
+    }
+
+    /// <summary>Under lock: returns a segment's block to the pool (or closes its file) and keeps a few segment objects for reuse.</summary>
     private void ReleaseSegment(Segment segment)
     {
         segment.Owner?.Dispose();
         segment.Owner = null;
+        segment.File?.Dispose();
+        segment.File = null;
+        segment.FileOffset = 0;
+        segment.FileEnd = 0;
         segment.Memory = default;
         segment.Start = 0;
         segment.End = 0;
@@ -172,8 +218,9 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
 
         _writeHead = null;
         _writeTail = null;
-        int bytes = _unflushed;
+        long bytes = _unflushed + _unflushedFile;
         _unflushed = 0;
+        _unflushedFile = 0;
         if (_closed)
         {
             ReleaseChain(head);
@@ -182,7 +229,7 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
 
         _unsent += bytes;
         var last = _sendTail;
-        if (head.Next is null && last is not null && last.Owner is not null && last.Memory.Length - last.End >= head.End)
+        if (head.Next is null && head.File is null && last is not null && last.Owner is not null && last.Memory.Length - last.End >= head.End)
         {
             // Many small flushes must not pin a block each while the peer is slow to read.
             head.Memory.Span[..head.End].CopyTo(last.Memory.Span[last.End..]);
@@ -361,7 +408,7 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
         int count = 0;
         lock (this)
         {
-            while (_sendHead is { } head && head.Start == head.End)
+            while (_sendHead is { } head && head.IsDrained)
             {
                 _sendHead = head.Next;
                 if (_sendTail == head)
@@ -386,9 +433,16 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
             {
                 // Pin and describe the queued blocks now: a later commit may append to the last one, and the
                 // send covers exactly what was queued at this point.
+                // A file segment goes alone; memory blocks are gathered up to the next file segment.
                 first = _sendHead;
                 for (var segment = first; segment is not null && count < MaxGather; segment = segment.Next)
                 {
+                    if (segment.File is not null)
+                    {
+                        count = count == 0 ? 1 : count;
+                        break;
+                    }
+
                     segment.SentStart = segment.Start;
                     segment.SentLength = segment.End - segment.Start;
                     count++;
@@ -409,6 +463,14 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
 
         _sending = first;
         _sendingCount = count;
+        if (first.File is { } file)
+        {
+            int chunk = (int)Math.Min(first.FileEnd - first.FileOffset, MaxFileSend);
+            _sendingLength = chunk;
+            _loop.SubmitSendFile(_connection, (int)file.DangerousGetHandle(), first.FileOffset, chunk);
+            return;
+        }
+
         if (count == 1)
         {
             first.Pin = first.Memory.Pin();
@@ -454,11 +516,25 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
             segment.Pin = default;
         }
 
+        if (result == 0 && first.File is not null && !_connection.Closed)
+        {
+            // sendfile at end of file before the announced length: the file shrank after it was opened. A short body
+            // would be read as the start of the next response, so the connection is cut (RFC 9112 §8).
+            _loop.Server.Log.ConnectionError(_connection.Context.RemoteText, FileBody.ShrankException(first.FileEnd, first.FileOffset));
+            _loop.CloseNow(_connection);
+            return;
+        }
+
         if (result <= 0 || _connection.Closed)
         {
             // Peer gone (EPIPE/ECONNRESET) or cancelled by a close: nothing more can be sent.
             Shutdown(signalDone: true);
             return;
+        }
+
+        if (first.File is not null)
+        {
+            _loop.Server.CountKernelFileBytes(result);
         }
 
         bool release = false;
@@ -467,11 +543,18 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
             // A partial send ends inside one of the blocks: the rest goes out with the next send.
             int left = Math.Min(result, _sendingLength);
             segment = first;
-            for (int i = 0; i < count && left > 0; i++, segment = segment.Next!)
+            if (first.File is not null)
             {
-                int taken = Math.Min(left, segment.SentLength);
-                segment.Start = segment.SentStart + taken;
-                left -= taken;
+                first.FileOffset += left;
+            }
+            else
+            {
+                for (int i = 0; i < count && left > 0; i++, segment = segment.Next!)
+                {
+                    int taken = Math.Min(left, segment.SentLength);
+                    segment.Start = segment.SentStart + taken;
+                    left -= taken;
+                }
             }
 
             _unsent -= result;
@@ -575,5 +658,12 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
         public MemoryHandle Pin;
         public int SentStart;
         public int SentLength;
+
+        // A file body instead of memory: the bytes [FileOffset, FileEnd) of File are still to send.
+        public SafeFileHandle? File;
+        public long FileOffset;
+        public long FileEnd;
+
+        public bool IsDrained => File is null ? Start == End : FileOffset == FileEnd;
     }
 }

@@ -57,7 +57,7 @@ internal abstract class TransportLoop
 
     public LoopScheduler Scheduler { get; }
 
-    protected HyperionServer Server { get; }
+    public HyperionServer Server { get; }
 
     internal ServerLog Log => Server.Log;
 
@@ -145,6 +145,14 @@ internal abstract class TransportLoop
 
     /// <summary>Like <see cref="SubmitSend"/> for a gathered send: <paramref name="message"/> is a struct msghdr whose iovecs stay valid until completion.</summary>
     public abstract void SubmitSendMessage(LoopConnection c, nint message);
+
+    /// <summary>
+    /// Like <see cref="SubmitSend"/> for a file body: sendfile(2) of up to <paramref name="length"/> bytes of
+    /// <paramref name="fileFd"/> from <paramref name="offset"/>, made from the loop thread on the non-blocking socket
+    /// (waiting for writability, not blocking, when the socket buffer is full). The result is the bytes taken, 0 when
+    /// the file ended first, or -errno; the descriptor stays open until then.
+    /// </summary>
+    public abstract void SubmitSendFile(LoopConnection c, int fileFd, long offset, int length);
 
     /// <summary>Stops the kernel work in flight for a connection that is being closed; the descriptor is closed after this.</summary>
     protected abstract void ReleaseIo(LoopConnection c);
