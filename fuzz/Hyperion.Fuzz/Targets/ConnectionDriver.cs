@@ -23,6 +23,7 @@ internal sealed class ConnectionDriver
 
     private readonly HyperionServer _server;
     private readonly FindingLog _log = new();
+    private int _appsRunning;
 
     public ConnectionDriver(Action<HyperionServer>? configure = null)
     {
@@ -61,6 +62,13 @@ internal sealed class ConnectionDriver
             throw new FuzzFindingException($"The connection did not finish within {HangLimit.TotalSeconds} s of the client's FIN.");
         }
 
+        // HTTP/2 runs a request with a body on the thread pool; the connection's end aborts it, so it must end too.
+        // Waiting here also keeps one input's work (and coverage) out of the next one's.
+        if (!SpinWait.SpinUntil(() => Volatile.Read(ref _appsRunning) == 0, HangLimit))
+        {
+            throw new FuzzFindingException($"An app call was still running {HangLimit.TotalSeconds} s after its connection finished.");
+        }
+
         long written = 0;
         while (toClient.Reader.TryRead(out var result))
         {
@@ -78,7 +86,20 @@ internal sealed class ConnectionDriver
     }
 
     /// <summary>The app: touch every lazily decoded part of the request, read the whole body, answer with its size.</summary>
-    private static async ValueTask<RackResponse> ReadEverythingAsync(RackEnv env)
+    private async ValueTask<RackResponse> ReadEverythingAsync(RackEnv env)
+    {
+        Interlocked.Increment(ref _appsRunning);
+        try
+        {
+            return await ReadEverythingCoreAsync(env).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _appsRunning);
+        }
+    }
+
+    private static async ValueTask<RackResponse> ReadEverythingCoreAsync(RackEnv env)
     {
         int checksum = env.Path.Length + env.QueryString.Length + env.ServerName.Length + env.ServerPort;
         foreach (var (name, value) in env.Headers)
