@@ -3,10 +3,16 @@ using SharpFuzz;
 
 // dotnet Hyperion.Fuzz.dll TARGET            under afl-fuzz (fuzz/run.sh): AFL persistent mode
 // dotnet Hyperion.Fuzz.dll TARGET FILE...    replay inputs without AFL (triage; the same code the tests run)
+// dotnet Hyperion.Fuzz.dll drift DIR         h2headers inputs HTTP/2 accepts and HTTP/1.1 rejects (see Drift.cs)
 if (args.Length == 0)
 {
     Console.Error.WriteLine($"usage: Hyperion.Fuzz TARGET [FILE...]   targets: {string.Join(", ", FuzzTargets.Names)}");
     return 2;
+}
+
+if (args[0] == "drift" && args.Length == 2)
+{
+    return Hyperion.Fuzz.Drift.Run(args[1]);
 }
 
 if (Array.IndexOf(FuzzTargets.Names, args[0]) < 0)

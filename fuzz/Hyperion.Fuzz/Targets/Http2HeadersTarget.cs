@@ -16,13 +16,23 @@ internal sealed class Http2HeadersTarget : IFuzzTarget
 
     public void Run(ReadOnlySpan<byte> input)
     {
+        if (Load(_sink, input, out bool trailers) && _sink.Malformed is null)
+        {
+            CheckAccepted(trailers);
+        }
+    }
+
+    /// <summary>Feeds one input (this target's format) to <paramref name="sink"/> and completes it; false for an empty input.</summary>
+    internal static bool Load(Http2RequestHeaderSink sink, ReadOnlySpan<byte> input, out bool trailers)
+    {
+        trailers = false;
         if (input.IsEmpty)
         {
-            return;
+            return false;
         }
 
-        bool trailers = (input[0] & 1) != 0;
-        _sink.Reset(trailers);
+        trailers = (input[0] & 1) != 0;
+        sink.Reset(trailers);
         var rest = input[1..];
         while (!rest.IsEmpty)
         {
@@ -32,14 +42,11 @@ internal sealed class Http2HeadersTarget : IFuzzTarget
             int valueLength = rest.IsEmpty ? 0 : Math.Min(rest[0], rest.Length - 1);
             var value = rest.IsEmpty ? default : rest.Slice(1, valueLength);
             rest = rest.IsEmpty ? default : rest[(1 + valueLength)..];
-            _sink.OnHeader(name, value);
+            sink.OnHeader(name, value);
         }
 
-        _sink.Complete();
-        if (_sink.Malformed is null)
-        {
-            CheckAccepted(trailers);
-        }
+        sink.Complete();
+        return true;
     }
 
     private void CheckAccepted(bool trailers)
