@@ -41,8 +41,9 @@ dict=()
 
 # The target is `dotnet`, which AFL cannot see instrumentation in (SharpFuzz supplies it): skip that check.
 # No CPU binding: the fuzzer shares the machine. Startup of the runtime is slow: a long fork-server timeout.
+# One processor as far as .NET knows, so Program.cs can cap the thread pool at one thread.
 export AFL_SKIP_BIN_CHECK=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 \
-  AFL_NO_UI=1 AFL_FORKSRV_INIT_TMOUT=60000 AFL_SKIP_CRASHES=0 AFL_QUIET=1
+  AFL_NO_UI=1 AFL_FORKSRV_INIT_TMOUT=60000 AFL_QUIET=1 DOTNET_PROCESSOR_COUNT=1
 set +e
 timeout -k 10 $((seconds + 180)) afl-fuzz "${input[@]}" -o "$findings" "${dict[@]}" -t 5000 -m none -V "$seconds" \
   -- dotnet "$bin/Hyperion.Fuzz.dll" "$target" >"$out/$target.log" 2>&1

@@ -45,6 +45,14 @@ if (args.Length > 1)
 // Persistent mode: one process runs many inputs, and every unhandled exception is reported to AFL as a crash.
 // The instrumented product code writes to AFL's coverage map, which exists only once Fuzzer.Run has attached it:
 // so the target (which constructs product objects) is made inside the first call, never before.
+// One thread-pool thread (fuzz/run.sh sets DOTNET_PROCESSOR_COUNT=1, below which the pool cannot be capped): work
+// the product queues runs in turn, not concurrently, so the coverage trace stays meaningful (ConnectionDriver).
+if (!ThreadPool.SetMinThreads(1, 1) || !ThreadPool.SetMaxThreads(1, 1))
+{
+    Console.Error.WriteLine("could not cap the thread pool at one thread; set DOTNET_PROCESSOR_COUNT=1");
+    return 2;
+}
+
 byte[] buffer = new byte[1 << 16];
 IFuzzTarget? target = null;
 Fuzzer.Run(stream =>

@@ -56,11 +56,16 @@ internal sealed class ConnectionDriver
         var context = new ConnectionContext(null, 80, "http", null);
         context.Abort = () => toServer.Writer.Complete();
         var connection = _server.CreateConnection(toServer.Reader, toClient.Writer, context);
-        var run = connection.RunAsync();
-        if (!run.Wait(HangLimit))
+        // On the thread pool, waited for without inlining: under afl-fuzz the pool has one thread (Program.cs), so
+        // the read loop and the HTTP/2 streams it queues take turns on it. SharpFuzz traces edges through one
+        // shared previous-location word, which concurrent threads would scramble into edges that do not exist.
+        var run = Task.Run(connection.RunAsync);
+        if (!((IAsyncResult)run).AsyncWaitHandle.WaitOne(HangLimit))
         {
             throw new FuzzFindingException($"The connection did not finish within {HangLimit.TotalSeconds} s of the client's FIN.");
         }
+
+        run.GetAwaiter().GetResult();
 
         // HTTP/2 runs a request with a body on the thread pool; the connection's end aborts it, so it must end too.
         // Waiting here also keeps one input's work (and coverage) out of the next one's.
