@@ -31,6 +31,7 @@ internal sealed partial class Http1Connection
     private ChunkState _chunkState;
     private int _trailerBytes;
     private int _trailerCount;
+    private BadRequestException? _bodyError;
 
     private void BeginBody(RackEnv env)
     {
@@ -45,6 +46,7 @@ internal sealed partial class Http1Connection
         _chunkState = ChunkState.Size;
         _trailerBytes = 0;
         _trailerCount = 0;
+        _bodyError = null;
         _expectContinuePending = _head.ExpectContinue && _bodyActive && _head.Http11;
         env.ContentLength = _head.ContentLength >= 0 ? _head.ContentLength : null;
         if (_bodyActive)
@@ -70,6 +72,12 @@ internal sealed partial class Http1Connection
         if (_bodyDone)
         {
             return 0;
+        }
+
+        if (_bodyError is { } error)
+        {
+            // The framing already failed: every later read (the app's, or FinishBodyAsync's drain) gets the same answer.
+            throw new BadRequestException(error.Reason);
         }
 
         if (_expectContinuePending)
@@ -160,9 +168,24 @@ internal sealed partial class Http1Connection
         }
 
         var buffer = result.Buffer;
-        int copied = _bodyChunked
-            ? DecodeChunked(buffer, destination, out var consumed, out _bodyNeedMore)
-            : CopyFixed(buffer, destination, out consumed, out _bodyNeedMore);
+        int copied;
+        SequencePosition consumed;
+        try
+        {
+            copied = _bodyChunked
+                ? DecodeChunked(buffer, destination, out consumed, out _bodyNeedMore)
+                : CopyFixed(buffer, destination, out consumed, out _bodyNeedMore);
+        }
+        catch (BadRequestException bad)
+        {
+            // Release the read first: left in progress, an app that catches the IOException and answers makes the
+            // drain in FinishBodyAsync fail with InvalidOperationException. The drain gets this error again, logs it
+            // and closes: nothing after broken framing can be trusted as a next request (RFC 9112 §7.1).
+            _input.AdvanceTo(buffer.End);
+            _bodyError = bad;
+            throw;
+        }
+
         _bodyReceived += buffer.Slice(0, consumed).Length;
         if (_bodyNeedMore)
         {
