@@ -25,8 +25,6 @@ internal sealed partial class Http1Connection
     private bool _expectContinuePending;
     private long _bodyRemaining;
     private long _bodyDecoded;
-    private long _bodyReceived;
-    private long _bodyStartedAt;
     private ChunkState _chunkState;
     private int _trailerBytes;
     private int _trailerCount;
@@ -39,8 +37,6 @@ internal sealed partial class Http1Connection
         _bodyDone = !_bodyActive;
         _bodyNeedMore = false;
         _bodyDecoded = 0;
-        _bodyReceived = 0;
-        _bodyStartedAt = 0;
         _chunkState = ChunkState.Size;
         _trailerBytes = 0;
         _trailerCount = 0;
@@ -48,6 +44,7 @@ internal sealed partial class Http1Connection
         env.ContentLength = _head.ContentLength >= 0 ? _head.ContentLength : null;
         if (_bodyActive)
         {
+            _context.Timeouts.StartRequestBody(_options.MinRequestBodyDataRate, _options.MinRequestBodyDataRateGracePeriod);
             env.BodyStream.Attach(this);
         }
     }
@@ -65,12 +62,7 @@ internal sealed partial class Http1Connection
             _expectContinuePending = false;
             _output.Write("HTTP/1.1 100 Continue\r\n\r\n"u8);
             _unflushed = false;
-            await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        if (_bodyStartedAt == 0)
-        {
-            _bodyStartedAt = Environment.TickCount64;
+            await FlushOutputAsync(cancellationToken).ConfigureAwait(false);
         }
 
         while (true)
@@ -78,8 +70,18 @@ internal sealed partial class Http1Connection
             ReadResult result;
             if (_bodyNeedMore || !_input.TryRead(out result))
             {
+                // The body-rate clock runs only while the app waits here: time it spends elsewhere is not the client's.
                 SetPhase(ConnectionPhase.ReadingBody);
-                result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                _context.Timeouts.StartTimingRead();
+                try
+                {
+                    result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _context.Timeouts.StopTimingRead();
+                }
+
                 SetPhase(ConnectionPhase.Processing);
             }
 
@@ -98,7 +100,8 @@ internal sealed partial class Http1Connection
             int copied = _bodyChunked
                 ? DecodeChunked(buffer, destination.Span, out var consumed, out _bodyNeedMore)
                 : CopyFixed(buffer, destination.Span, out consumed, out _bodyNeedMore);
-            _bodyReceived += buffer.Slice(0, consumed).Length;
+            long received = buffer.Slice(0, consumed).Length;
+            _context.Timeouts.BytesRead(received);
             if (_bodyNeedMore)
             {
                 _input.AdvanceTo(consumed, buffer.End);
@@ -108,7 +111,13 @@ internal sealed partial class Http1Connection
                 _input.AdvanceTo(consumed);
             }
 
-            if (copied > 0 || _bodyDone)
+            if (_bodyDone)
+            {
+                _context.Timeouts.StopRequestBody();
+                return copied;
+            }
+
+            if (copied > 0)
             {
                 return copied;
             }
@@ -415,22 +424,6 @@ internal sealed partial class Http1Connection
         }
     }
 
-    private void CheckBodyRate(long now)
-    {
-        double rate = _options.MinRequestBodyDataRate;
-        long started = _bodyStartedAt;
-        if (rate <= 0 || started == 0)
-        {
-            return;
-        }
-
-        double elapsed = (now - started) / 1000.0;
-        if (elapsed > _options.MinRequestBodyDataRateGracePeriod.TotalSeconds && _bodyReceived / elapsed < rate)
-        {
-            TimeOut(RejectionReason.MinBodyDataRate);
-        }
-    }
-
     /// <summary>After the response: leave the connection at the next request, or decide to close it.</summary>
     private async ValueTask FinishBodyAsync()
     {
@@ -447,6 +440,7 @@ internal sealed partial class Http1Connection
 
         if (_expectContinuePending || !_keepAlive)
         {
+            _context.Timeouts.StopRequestBody();
             // The client was told nothing (or we close anyway): do not invite the body, close instead.
             _keepAlive = false;
             return;

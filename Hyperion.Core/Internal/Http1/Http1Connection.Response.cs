@@ -346,7 +346,7 @@ internal sealed partial class Http1Connection
         {
             // sendfile(2): the kernel copies the file to the socket; flush our head first so order holds.
             _unflushed = false;
-            await _output.FlushAsync(AbortedToken).ConfigureAwait(false);
+            await FlushOutputAsync(AbortedToken).ConfigureAwait(false);
             await socket.SendFileAsync(path, AbortedToken).ConfigureAwait(false);
             writer.CountExternal(file.Length);
             return;
@@ -447,7 +447,7 @@ internal sealed partial class Http1Connection
         {
             _connection._pendingBytes = 0;
             _connection._unflushed = false;
-            var flush = _connection._output.FlushAsync(cancellationToken);
+            var flush = _connection.FlushOutputAsync(cancellationToken);
             return flush.IsCompletedSuccessfully ? default : AwaitFlush(flush);
 
             static async ValueTask AwaitFlush(ValueTask<FlushResult> pending) => await pending.ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net.Security;
 using Hyperion.Internal.Http1;
+using Hyperion.Internal.Timeouts;
 using Hyperion.Internal.Transport;
 
 namespace Hyperion.Internal.Tls;
@@ -11,7 +12,7 @@ namespace Hyperion.Internal.Tls;
 /// client named none) over pipes on the <see cref="SslStream"/>. Heartbeat, stop and abort go to that inner
 /// session once it exists; the server tracks this object, not the inner one.
 /// </summary>
-internal sealed class TlsConnection : IProtocolConnection
+internal sealed class TlsConnection : IProtocolConnection, ITimeoutHandler
 {
     private const int NotCancelled = 0;
     private const int CancelledByTimeout = 1;
@@ -23,7 +24,6 @@ internal sealed class TlsConnection : IProtocolConnection
     private readonly ConnectionContext _context;
     private readonly TlsListener _tls;
     private readonly CancellationTokenSource _handshakeCancel = new();
-    private readonly long _startedAt = Environment.TickCount64;
     private IProtocolConnection? _session;
     private int _cancelReason;
     private volatile bool _aborted;
@@ -36,6 +36,8 @@ internal sealed class TlsConnection : IProtocolConnection
         _transportOutput = output;
         _context = context;
         _tls = tls;
+        context.Timeouts.Handler = this;
+        context.Timeouts.SetTimeout(TimeoutReason.TlsHandshake, server.Options.TlsHandshakeTimeout);
     }
 
     public ConnectionContext Context => _context;
@@ -54,6 +56,7 @@ internal sealed class TlsConnection : IProtocolConnection
             }
 
             // From here the pipe writer over the SslStream flushes after each batch of records.
+            _context.Timeouts.CancelTimeout(TimeoutReason.TlsHandshake);
             transport.FlushEachWrite = false;
             var session = CreateSession(ssl);
             Volatile.Write(ref _session, session);
@@ -144,7 +147,16 @@ internal sealed class TlsConnection : IProtocolConnection
         {
             session.OnHeartbeat(now);
         }
-        else if (now - _startedAt > (long)_server.Options.TlsHandshakeTimeout.TotalMilliseconds)
+        else
+        {
+            _context.Timeouts.Tick(now);
+        }
+    }
+
+    /// <summary>The connection's scheduler: the handshake took longer than <see cref="HyperionOptions.TlsHandshakeTimeout"/>.</summary>
+    public void OnTimeout(TimeoutReason reason)
+    {
+        if (reason == TimeoutReason.TlsHandshake && Volatile.Read(ref _session) is null)
         {
             CancelHandshake(CancelledByTimeout);
         }

@@ -24,7 +24,10 @@ internal sealed class LoopConnection
         Id = id;
         Input = new Pipe(inputOptions);
         Output = new LoopOutput(this, loop, inputOptions.Pool);
-        Context = tls is null ? new ConnectionContext(remote, localPort, "http", null) : new ConnectionContext(remote, localPort, tls);
+        // Cleartext protocol code runs on the loop thread, TLS on the thread pool (see TransportLoop): timeouts follow it.
+        Context = tls is null
+            ? new ConnectionContext(remote, localPort, "http", null) { Scheduler = loop.Scheduler }
+            : new ConnectionContext(remote, localPort, tls);
         Context.SetAbort(static s => ((LoopConnection)s!).PostAbort(), this);
     }
 

@@ -171,7 +171,8 @@ internal abstract class TransportLoop
         }
 
         _started.TrySetResult();
-        _nextTick = Environment.TickCount64 + 1000;
+        // The server's clock (HyperionOptions.TimeProvider), so a test's fake clock also ends lingering closes.
+        _nextTick = Server.Heartbeat.Now + 1000;
         try
         {
             while (!Exiting)
@@ -182,7 +183,7 @@ internal abstract class TransportLoop
                     break;
                 }
 
-                long now = Environment.TickCount64;
+                long now = Server.Heartbeat.Now;
                 if (now >= _nextTick)
                 {
                     _nextTick = now + 1000;
@@ -331,7 +332,7 @@ internal abstract class TransportLoop
         // client has not read yet (RFC 9112 §9.6): half-close and discard input for a short while.
         c.CompleteInput(null);
         c.Lingering = true;
-        c.LingerDeadline = Environment.TickCount64 + 2000;
+        c.LingerDeadline = Server.Heartbeat.Now + 2000;
         ShutdownWrite(c);
         EnsureRecv(c);
     }
