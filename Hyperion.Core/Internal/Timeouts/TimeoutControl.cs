@@ -136,7 +136,10 @@ internal sealed class TimeoutControl
 
         lock (_rateLock)
         {
-            _writeDeadline = Math.Max(_writeDeadline, _clock.Now + _writeGrace) + (long)(count * 1000 / _writeRate);
+            if (_writeDeadline != long.MaxValue)
+            {
+                _writeDeadline = Math.Max(_writeDeadline, _clock.Now + _writeGrace) + (long)(count * 1000 / _writeRate);
+            }
         }
     }
 
@@ -154,7 +157,13 @@ internal sealed class TimeoutControl
 
         lock (_rateLock)
         {
-            return _writeDeadline != 0 && now > _writeDeadline;
+            if (_writeDeadline == 0 || now <= _writeDeadline)
+            {
+                return false;
+            }
+
+            _writeDeadline = long.MaxValue; // fires once: the connection is being closed
+            return true;
         }
     }
 
