@@ -68,6 +68,7 @@ public abstract class MinResponseDataRateTests : TransportTests
             // Written before the clock moved: at most 32 MiB at 1 MiB/s after the 5 s grace.
             clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5 + (BigSize / Rate) + 10), "the rule should have closed the stuck client by now");
             clock.Advance(TimeSpan.FromSeconds(1));
+            await TestClock.SettlesAsync(() => ts.Logged("MinResponseDataRate"));
             await normal.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
             (await normal.ReadResponseAsync()).Status.Should().Be(200);
             served++;

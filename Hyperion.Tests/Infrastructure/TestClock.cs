@@ -47,8 +47,8 @@ public sealed class TestClock
         return Elapsed - begin;
     }
 
-    /// <summary>Lets the server's threads act on what the last step queued; the wait is bounded and never decides a result.</summary>
-    private static async Task<bool> SettlesAsync(Func<bool> done)
+    /// <summary>Lets the server's threads act on what the last step queued; the wait is bounded (100 ms) and never decides a result.</summary>
+    public static async Task<bool> SettlesAsync(Func<bool> done)
     {
         for (int i = 0; i < 20; i++)
         {
