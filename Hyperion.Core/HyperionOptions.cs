@@ -235,6 +235,23 @@ public sealed class HyperionOptions
     /// <summary>Grace period before <see cref="MinRequestBodyDataRate"/> is enforced. Default: 5 s.</summary>
     public TimeSpan MinRequestBodyDataRateGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Minimum response data rate in bytes per second while a write waits on the client: each flush allows
+    /// <see cref="MinResponseDataRateGracePeriod"/> plus its bytes at this rate; a client that reads slower (or not
+    /// at all) has its connection closed. Time the app spends producing the response does not count. Null disables.
+    /// Default: 240.
+    /// </summary>
+    public double? MinResponseDataRate { get; set; } = 240;
+
+    /// <summary>Grace period each response write gets before <see cref="MinResponseDataRate"/> applies. Default: 5 s.</summary>
+    public TimeSpan MinResponseDataRateGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The clock every timeout reads (keep-alive, request headers, data rates, TLS handshake, HTTP/2 timers, the stop
+    /// timeout). Tests pass a fake one and move it instead of sleeping. Default: <see cref="TimeProvider.System"/>.
+    /// </summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
     /// <summary>Most connections open at once; a connection beyond it gets 503 and is closed. Null: no limit. Default: null.</summary>
     public int? MaxConcurrentConnections { get; set; }
 
@@ -292,6 +309,12 @@ public sealed class HyperionOptions
             throw new ArgumentOutOfRangeException(nameof(MinRequestBodyDataRate));
         }
 
+        if (MinResponseDataRate is <= 0 || MinResponseDataRateGracePeriod < TimeSpan.Zero || MinRequestBodyDataRateGracePeriod < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MinResponseDataRate), "Data rates must be positive (null disables) and grace periods not negative.");
+        }
+
+        ArgumentNullException.ThrowIfNull(TimeProvider);
         if (ServerHeader is not null && !HeaderValidation.IsValidValue(ServerHeader))
         {
             throw new ArgumentException("ServerHeader contains characters not allowed in a header value.", nameof(ServerHeader));

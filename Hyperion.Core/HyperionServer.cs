@@ -7,6 +7,7 @@ using Hyperion.Internal.Http;
 using Hyperion.Internal.Http1;
 using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Routing;
+using Hyperion.Internal.Timeouts;
 using Hyperion.Internal.Transport;
 using Hyperion.Internal.Transport.Epoll;
 using Hyperion.Internal.Transport.IoUring;
@@ -28,7 +29,8 @@ public sealed class HyperionServer : IAsyncDisposable
     private IReadOnlyList<IPEndPoint> _endpoints = [];
     private ListenerSettings[] _listenerSettings = [];
     private readonly Lock _lifecycle = new();
-    private Timer? _heartbeat;
+    private readonly Heartbeat _heartbeat;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _connectionCount;
     private volatile bool _stopping;
     private long _kernelFileBytes;
@@ -48,6 +50,7 @@ public sealed class HyperionServer : IAsyncDisposable
         ReaderOptions = new StreamPipeReaderOptions(pool, bufferSize: PinnedBlockMemoryPool.BlockSize, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
         WriterOptions = new StreamPipeWriterOptions(pool, minimumBufferSize: PinnedBlockMemoryPool.BlockSize, leaveOpen: true);
         InMemoryPipeOptions = new PipeOptions(pool, minimumSegmentSize: PinnedBlockMemoryPool.BlockSize, useSynchronizationContext: false);
+        _heartbeat = new Heartbeat(Options.TimeProvider, OnHeartbeat);
     }
 
     /// <summary>The options this server was created with.</summary>
@@ -108,6 +111,9 @@ public sealed class HyperionServer : IAsyncDisposable
     internal long KernelFileBytes => Interlocked.Read(ref _kernelFileBytes);
 
     internal void CountKernelFileBytes(long bytes) => Interlocked.Add(ref _kernelFileBytes, bytes);
+
+    /// <summary>The server's clock and the tick that drives every connection's timeouts.</summary>
+    internal Heartbeat Heartbeat => _heartbeat;
 
     // ---------------- routes ----------------
 
@@ -349,13 +355,7 @@ public sealed class HyperionServer : IAsyncDisposable
             c.OnStopping();
         }
 
-        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        while (!_connections.IsEmpty && Environment.TickCount64 < deadline)
-        {
-            await Task.Delay(20).ConfigureAwait(false);
-        }
-
-        if (!_connections.IsEmpty)
+        if (!await WaitDrainedAsync(timeout).ConfigureAwait(false))
         {
             Log.StopForced(_connections.Count);
             foreach (var c in _connections.Keys)
@@ -363,11 +363,7 @@ public sealed class HyperionServer : IAsyncDisposable
                 c.Abort();
             }
 
-            var hardDeadline = Environment.TickCount64 + 2000;
-            while (!_connections.IsEmpty && Environment.TickCount64 < hardDeadline)
-            {
-                await Task.Delay(10).ConfigureAwait(false);
-            }
+            await WaitDrainedAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         }
 
         if (_loops is not null)
@@ -375,7 +371,26 @@ public sealed class HyperionServer : IAsyncDisposable
             await _loops.ShutdownAsync().ConfigureAwait(false);
         }
 
-        _heartbeat?.Dispose();
+        _heartbeat.Dispose();
+    }
+
+    /// <summary>True when every connection closed within <paramref name="timeout"/> on the server's clock.</summary>
+    private async Task<bool> WaitDrainedAsync(TimeSpan timeout)
+    {
+        if (_connections.IsEmpty)
+        {
+            return true;
+        }
+
+        try
+        {
+            await _drained.Task.WaitAsync(timeout, Options.TimeProvider).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return _connections.IsEmpty;
+        }
     }
 
     /// <summary>
@@ -500,6 +515,10 @@ public sealed class HyperionServer : IAsyncDisposable
         if (_connections.TryRemove(connection, out _))
         {
             ReleaseConnection();
+            if (_stopping && _connections.IsEmpty)
+            {
+                _drained.TrySetResult();
+            }
         }
     }
 
@@ -508,26 +527,20 @@ public sealed class HyperionServer : IAsyncDisposable
     /// (sockets, io_uring, epoll, in-process) calls this; <see cref="HttpConnection"/> selects the protocol.
     /// </summary>
     internal IProtocolConnection CreateConnection(PipeReader input, PipeWriter output, ConnectionContext context)
-        => new HttpConnection(this, input, output, context);
+    {
+        context.Timeouts = new TimeoutControl(_heartbeat, context.Scheduler, Options);
+        return new HttpConnection(this, input, output, context);
+    }
 
     internal RackEnv RentEnv() => _envPool.Get();
 
     internal void ReturnEnv(RackEnv env) => _envPool.Return(env);
 
-    private void EnsureHeartbeat()
-    {
-        if (_heartbeat is null)
-        {
-            lock (_lifecycle)
-            {
-                _heartbeat ??= new Timer(static s => ((HyperionServer)s!).OnHeartbeat(), this, 1000, 1000);
-            }
-        }
-    }
+    private void EnsureHeartbeat() => _heartbeat.Start();
 
-    private void OnHeartbeat()
+    /// <summary>Heartbeat thread: each connection only compares its deadlines and queues what expired on its own scheduler.</summary>
+    private void OnHeartbeat(long now)
     {
-        long now = Environment.TickCount64;
         foreach (var c in _connections.Keys)
         {
             c.OnHeartbeat(now);

@@ -3,6 +3,8 @@ using System.Buffers.Binary;
 using Hyperion.Http2.Hpack;
 using Hyperion.Internal.Http;
 
+using Hyperion.Internal.Timeouts;
+
 namespace Hyperion.Http2.Internal;
 
 /// <summary>Receiving frames: the per-frame rules of RFC 9113 §6 and the stream states of §5.1.</summary>
@@ -271,6 +273,7 @@ internal sealed partial class Http2Connection
         {
             int id = _headerStreamId;
             _headerStreamId = 0;
+            StopHeaderBlockClock();
             OnHeaderBlock(id, _headerEndStream, new ReadOnlySequence<byte>(_headerBlock.WrittenMemory));
         }
     }
@@ -537,7 +540,7 @@ internal sealed partial class Http2Connection
 
     private void CountReset()
     {
-        long now = Environment.TickCount64;
+        long now = _context.Timeouts.Now;
         if (now - _resetWindowStart > (long)_options.StreamResetWindow.TotalMilliseconds)
         {
             _resetWindowStart = now;
@@ -587,6 +590,7 @@ internal sealed partial class Http2Connection
             // Our only SETTINGS is acknowledged: the advertised header table size now binds the client.
             _decoder.MaxDynamicTableSize = _options.HeaderTableSize;
             _settingsAcked = true;
+            _context.Timeouts.CancelTimeout(TimeoutReason.SettingsAck);
             return;
         }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using Hyperion.Http2.Hpack;
+using Hyperion.Internal.Timeouts;
 
 namespace Hyperion.Http2.Internal;
 
@@ -52,7 +53,7 @@ internal sealed partial class Http2Connection
         }
 
         QueueFrame(Http2FrameType.Settings, Http2FrameFlags.None, 0, settings[..n]);
-        Volatile.Write(ref _settingsSentAt, Environment.TickCount64);
+        _context.Timeouts.SetTimeout(TimeoutReason.SettingsAck, _options.SettingsAckTimeout);
         int extra = _options.InitialConnectionWindowSize - 65535;
         _connectionReceiveWindow = _options.InitialConnectionWindowSize;
         if (extra > 0)
@@ -229,8 +230,7 @@ internal sealed partial class Http2Connection
             }
 
             DrainControl();
-            Volatile.Write(ref _unflushedOutput, 0);
-            await _output.FlushAsync().ConfigureAwait(false);
+            await FlushOutputAsync().ConfigureAwait(false);
         }
         finally
         {
@@ -238,14 +238,30 @@ internal sealed partial class Http2Connection
         }
     }
 
-    /// <summary>Under the gate: flushes the transport.</summary>
+    /// <summary>
+    /// Under the gate: flushes the transport. The bytes extend the response-rate allowance and, while the flush
+    /// waits on the client, <see cref="HyperionOptions.MinResponseDataRate"/> is checked (one rule with HTTP/1.1).
+    /// </summary>
     internal ValueTask FlushOutputAsync()
     {
         Volatile.Write(ref _unflushedOutput, 0);
+        var timeouts = _context.Timeouts;
+        timeouts.BytesWritten(_output.CanGetUnflushedBytes ? _output.UnflushedBytes : 0);
         var flush = _output.FlushAsync();
-        return flush.IsCompletedSuccessfully ? default : Await(flush);
+        return flush.IsCompletedSuccessfully ? default : Await(flush, timeouts);
 
-        static async ValueTask Await(ValueTask<System.IO.Pipelines.FlushResult> pending) => await pending.ConfigureAwait(false);
+        static async ValueTask Await(ValueTask<System.IO.Pipelines.FlushResult> pending, TimeoutControl timeouts)
+        {
+            timeouts.StartTimingWrite();
+            try
+            {
+                await pending.ConfigureAwait(false);
+            }
+            finally
+            {
+                timeouts.StopTimingWrite();
+            }
+        }
     }
 
     /// <summary>Under the gate: a header block already encoded in <see cref="HeaderScratch"/>, split into HEADERS + CONTINUATION.</summary>

@@ -1,3 +1,4 @@
+using Hyperion.Internal.Timeouts;
 using Hyperion.Internal.Http;
 
 namespace Hyperion.Http2.Internal;
@@ -8,7 +9,6 @@ namespace Hyperion.Http2.Internal;
 /// </summary>
 internal sealed partial class Http2Connection
 {
-    private long _headerBlockStartedAt;
     private volatile bool _headerBlockTimedOut;
 
     /// <summary>
@@ -47,18 +47,20 @@ internal sealed partial class Http2Connection
         ResetNewStream(streamId, code);
     }
 
-    /// <summary>A HEADERS frame without END_HEADERS starts the request-headers clock (RequestHeadersTimeout).</summary>
-    private void StartHeaderBlockClock() => Volatile.Write(ref _headerBlockStartedAt, Environment.TickCount64);
+    /// <summary>A HEADERS frame without END_HEADERS arms the request-headers deadline (RequestHeadersTimeout) on the connection's timeout controller.</summary>
+    private void StartHeaderBlockClock() => _context.Timeouts.SetTimeout(TimeoutReason.RequestHeaders, _server.Options.RequestHeadersTimeout);
+
+    /// <summary>The block completed (END_HEADERS): its deadline no longer applies.</summary>
+    private void StopHeaderBlockClock() => _context.Timeouts.CancelTimeout(TimeoutReason.RequestHeaders);
 
     /// <summary>
-    /// Heartbeat: a header block still open after RequestHeadersTimeout (a slowloris in CONTINUATION frames) holds
-    /// every stream of the connection, since nothing may interleave with it (RFC 9113 §6.10) and the HPACK state
-    /// cannot be kept without the rest of it: the read loop ends the connection.
+    /// The connection's scheduler: a header block still open after RequestHeadersTimeout (a slowloris in CONTINUATION
+    /// frames) holds every stream of the connection, since nothing may interleave with it (RFC 9113 §6.10) and the
+    /// HPACK state cannot be kept without the rest of it: the read loop ends the connection.
     /// </summary>
-    private void CheckHeaderBlockTimeout(long now)
+    private void OnHeaderBlockTimeout()
     {
-        if (Volatile.Read(ref _headerStreamId) != 0
-            && now - Volatile.Read(ref _headerBlockStartedAt) > (long)_server.Options.RequestHeadersTimeout.TotalMilliseconds)
+        if (Volatile.Read(ref _headerStreamId) != 0)
         {
             _headerBlockTimedOut = true;
             _input.CancelPendingRead();

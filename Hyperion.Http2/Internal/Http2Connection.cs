@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Hyperion.Http2.Hpack;
 using Hyperion.Internal.Http1;
+using Hyperion.Internal.Timeouts;
 using Hyperion.Internal.Transport;
 
 namespace Hyperion.Http2.Internal;
@@ -11,7 +12,7 @@ namespace Hyperion.Http2.Internal;
 /// stream state machine; streams run the shared dispatch core, inline while they complete synchronously,
 /// and every frame goes out through one write gate. Control answers are flushed once per read batch.
 /// </summary>
-internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
+internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade, ITimeoutHandler
 {
     private static readonly byte[] ClientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray();
 
@@ -45,15 +46,12 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
     private int _controlFrames;
     private int _unproductiveFrames;
 
-    // RFC 9113 §6.5.3: our SETTINGS must be acknowledged in time.
-    private long _settingsSentAt = Environment.TickCount64; // the heartbeat may look before the preface is written
+    // RFC 9113 §6.5.3: our SETTINGS must be acknowledged in time (TimeoutReason.SettingsAck).
     private volatile bool _settingsAcked;
     private volatile bool _settingsTimedOut;
 
-    private long _lastActivity = Environment.TickCount64;
     private volatile bool _closing;
     private int _stopPhase;
-    private long _stopStartedAt;
     private int _goAwayLastStreamId = int.MaxValue;
     private bool _goAwayReceived;
     private volatile bool _aborted;
@@ -114,6 +112,8 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
 
     public async Task RunAsync()
     {
+        _context.Timeouts.Handler = this;
+        _context.Timeouts.SetTimeout(TimeoutReason.KeepAlive, _server.Options.KeepAliveTimeout);
         try
         {
             WriteServerPreface();
@@ -218,7 +218,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
                 continue;
             }
 
-            _lastActivity = Environment.TickCount64;
+            _context.Timeouts.SetTimeout(TimeoutReason.KeepAlive, _server.Options.KeepAliveTimeout);
             _batchThread = Environment.CurrentManagedThreadId;
             bool overBound = false;
             try
@@ -376,49 +376,94 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         }
     }
 
+    /// <summary>Heartbeat thread: resets the per-second flood budgets and only marks what expired; <see cref="OnTimeout"/> acts.</summary>
     public void OnHeartbeat(long now)
     {
-        if (Volatile.Read(ref _stopPhase) == 1 && now - _stopStartedAt >= (long)_options.GoAwayPingTimeout.TotalMilliseconds)
-        {
-            SendFinalGoAway();
-        }
-
         Interlocked.Exchange(ref _controlFrames, 0);
         Interlocked.Exchange(ref _unproductiveFrames, 0);
-        CheckHeaderBlockTimeout(now);
-        if (!_settingsAcked && !_settingsTimedOut && now - Volatile.Read(ref _settingsSentAt) > (long)_options.SettingsAckTimeout.TotalMilliseconds)
-        {
-            // RFC 9113 §6.5.3: no ACK in time may be treated as a connection error of type SETTINGS_TIMEOUT.
-            // The read loop raises it, so the GOAWAY and the close take the usual error path.
-            _settingsTimedOut = true;
-            _input.CancelPendingRead();
-        }
-
+        var timeouts = _context.Timeouts;
+        timeouts.Tick(now);
         Http2Stream[] streams;
         lock (_streamsLock)
         {
             streams = _streams.Count == 0 ? [] : [.. _streams.Values];
         }
 
-        long stall = (long)_options.SendWindowStallTimeout.TotalMilliseconds;
         foreach (var s in streams)
         {
-            s.CheckBodyRate(now, _server.Options);
-            if (s.WindowWaitStartedAt is long since && now - since > stall)
+            if (IsStreamExpired(s, now))
+            {
+                timeouts.Expire(TimeoutReason.StreamDeadline);
+                break;
+            }
+        }
+    }
+
+    private bool IsStreamExpired(Http2Stream s, long now)
+        => s.IsBodyTooSlow(now) || (s.WindowWaitStartedAt is long since && now - since > (long)_options.SendWindowStallTimeout.TotalMilliseconds);
+
+    /// <summary>The connection's scheduler: a deadline passed (re-checked, as the connection may have moved on).</summary>
+    public void OnTimeout(TimeoutReason reason)
+    {
+        switch (reason)
+        {
+            case TimeoutReason.SettingsAck when !_settingsAcked && !_settingsTimedOut:
+                // RFC 9113 §6.5.3: no ACK in time may be treated as a connection error of type SETTINGS_TIMEOUT.
+                // The read loop raises it, so the GOAWAY and the close take the usual error path.
+                _settingsTimedOut = true;
+                _input.CancelPendingRead();
+                break;
+            case TimeoutReason.GoAwayPing:
+                SendFinalGoAway();
+                break;
+            case TimeoutReason.RequestHeaders:
+                OnHeaderBlockTimeout();
+                break;
+            case TimeoutReason.KeepAlive when !_closing:
+                if (ActiveStreams > 0)
+                {
+                    _context.Timeouts.SetTimeout(TimeoutReason.KeepAlive, _server.Options.KeepAliveTimeout);
+                    break;
+                }
+
+                _server.Log.KeepAliveTimeout(_context.RemoteText);
+                _closing = true;
+                QueueGoAway(_highestStreamId, Http2ErrorCode.NoError);
+                _ = FlushQuietlyAsync();
+                _input.CancelPendingRead();
+                break;
+            case TimeoutReason.WriteDataRate:
+                _server.Log.MinResponseDataRate(_context.RemoteText, _server.Options.MinResponseDataRate ?? 0);
+                Abort();
+                break;
+            case TimeoutReason.StreamDeadline:
+                ApplyStreamDeadlines();
+                break;
+        }
+    }
+
+    private void ApplyStreamDeadlines()
+    {
+        long now = _context.Timeouts.Now;
+        Http2Stream[] streams;
+        lock (_streamsLock)
+        {
+            streams = [.. _streams.Values];
+        }
+
+        foreach (var s in streams)
+        {
+            if (s.IsBodyTooSlow(now))
+            {
+                s.FailSlowBody();
+            }
+
+            if (s.WindowWaitStartedAt is long since && now - since > (long)_options.SendWindowStallTimeout.TotalMilliseconds)
             {
                 // Zero-window stall (RFC 9113 §10.5): the client keeps the window shut; stop holding the response.
                 ResetStream(s, Http2ErrorCode.Cancel);
                 s.Abort(new IOException("The client did not open its flow-control window in time."));
             }
-        }
-
-        if (streams.Length == 0 && !_closing && now - _lastActivity > (long)_server.Options.KeepAliveTimeout.TotalMilliseconds)
-        {
-            _server.Log.KeepAliveTimeout(_context.RemoteText);
-            _closing = true;
-            QueueGoAway(_highestStreamId, Http2ErrorCode.NoError);
-            _ = FlushQuietlyAsync();
-            _input.CancelPendingRead();
         }
     }
 
@@ -433,7 +478,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
             return;
         }
 
-        _stopStartedAt = Environment.TickCount64;
+        _context.Timeouts.SetTimeout(TimeoutReason.GoAwayPing, _options.GoAwayPingTimeout);
         QueueGoAway(int.MaxValue, Http2ErrorCode.NoError);
         QueuePing(ShutdownPingPayload, ack: false);
         _ = FlushQuietlyAsync();

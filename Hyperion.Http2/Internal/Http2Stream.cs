@@ -5,6 +5,7 @@ using Hyperion.Internal.Http1;
 using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Http;
 using Hyperion.Internal.Routing;
+using Hyperion.Internal.Timeouts;
 
 namespace Hyperion.Http2.Internal;
 
@@ -21,7 +22,8 @@ internal sealed partial class Http2Stream : IRequestBodyReader
     private readonly CancellationTokenSource _aborted = new();
     private Pipe? _body;
     private long _received;
-    private long _bodyStartedAt;
+    private DataRateClock _bodyRate; // under _bodyLock
+    private bool _bodyRateStarted;
     private long _buffered;
     private long _consumedSinceUpdate;
     private bool _discarding;
@@ -164,18 +166,25 @@ internal sealed partial class Http2Stream : IRequestBodyReader
             return 0;
         }
 
-        if (_bodyStartedAt == 0)
-        {
-            Volatile.Write(ref _bodyStartedAt, Environment.TickCount64);
-        }
-
         var reader = _body.Reader;
         while (true)
         {
             ReadResult result;
             try
             {
-                result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                if (!reader.TryRead(out result))
+                {
+                    // The body-rate clock runs only while the app waits here (HTTP/1.1 keeps the same rule).
+                    StartTimingRead();
+                    try
+                    {
+                        result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        StopTimingRead();
+                    }
+                }
             }
             catch (InvalidOperationException)
             {
@@ -231,22 +240,51 @@ internal sealed partial class Http2Stream : IRequestBodyReader
     }
 
     /// <summary>
-    /// The heartbeat's check of <see cref="HyperionOptions.MinRequestBodyDataRate"/> while the app reads a body: a client
-    /// trickling bytes gets 408 on this stream (the body read fails), as on HTTP/1.1, and the connection lives on.
+    /// The heartbeat's check of <see cref="HyperionOptions.MinRequestBodyDataRate"/> (timed only while the app waits in a
+    /// body read): a client trickling bytes gets 408 on this stream (see <see cref="FailSlowBody"/>), as on HTTP/1.1, and
+    /// the connection lives on. Only reads; the heartbeat never acts on a stream itself.
     /// </summary>
-    public void CheckBodyRate(long now, HyperionOptions options)
+    public bool IsBodyTooSlow(long now)
     {
-        long started = Volatile.Read(ref _bodyStartedAt);
-        double rate = options.MinRequestBodyDataRate;
-        if (started == 0 || rate <= 0 || RequestEnded || _bodyWriterDone)
+        lock (_bodyLock)
         {
-            return;
+            return !RequestEnded && !_bodyWriterDone && _bodyRate.IsTooSlow(now, Interlocked.Read(ref _received));
+        }
+    }
+
+    /// <summary>The connection's scheduler, after <see cref="IsBodyTooSlow"/>: the app's body read fails with 408.</summary>
+    public void FailSlowBody()
+    {
+        lock (_bodyLock)
+        {
+            _bodyRate.Stop();
         }
 
-        double elapsed = (now - started) / 1000.0;
-        if (elapsed > options.MinRequestBodyDataRateGracePeriod.TotalSeconds && Interlocked.Read(ref _received) / elapsed < rate)
+        CompleteBodyWriter(new BadRequestException(RejectionReason.MinBodyDataRate));
+    }
+
+    private void StartTimingRead()
+    {
+        var options = _connection.Server.Options;
+        long now = _connection.Context.Timeouts.Now;
+        lock (_bodyLock)
         {
-            CompleteBodyWriter(new BadRequestException(RejectionReason.MinBodyDataRate));
+            if (!_bodyRateStarted)
+            {
+                _bodyRateStarted = true;
+                _bodyRate.Start(options.MinRequestBodyDataRate, options.MinRequestBodyDataRateGracePeriod);
+            }
+
+            _bodyRate.StartTiming(now);
+        }
+    }
+
+    private void StopTimingRead()
+    {
+        long now = _connection.Context.Timeouts.Now;
+        lock (_bodyLock)
+        {
+            _bodyRate.StopTiming(now);
         }
     }
 
@@ -306,7 +344,7 @@ internal sealed partial class Http2Stream : IRequestBodyReader
                 return Task.FromException(_abortReason);
             }
 
-            WindowWaitStartedAt ??= Environment.TickCount64;
+            WindowWaitStartedAt ??= _connection.Context.Timeouts.Now;
             return (_windowWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
         }
     }

@@ -95,64 +95,90 @@ public abstract class LimitsAndTimeoutsTests : TransportTests
     [Fact]
     public async Task RequestHeadersTimeout_answers_408_and_closes()
     {
-        await using var ts = await StartWith(o => o.RequestHeadersTimeout = TimeSpan.FromSeconds(1));
+        var clock = new TestClock();
+        await using var ts = await StartWith(o => o.TimeProvider = clock.Time);
         using var c = await ts.ConnectAsync();
         await c.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n"); // and then nothing
-        var r = await c.ReadResponseAsync(timeout: TimeSpan.FromSeconds(10));
+
+        // The default 30 s: nothing at 29 s, 408 once the clock passes 30 s.
+        clock.Advance(TimeSpan.FromSeconds(29));
+        var took = TimeSpan.FromSeconds(29) + await clock.AdvanceUntilAsync(() => ts.Logged("RequestRejected", "RequestHeadersTimeout"));
+        took.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(30));
+        var r = await c.ReadResponseAsync();
         r.Status.Should().Be(408);
         r.Header("Connection").Should().Be("close");
         (await c.IsClosedByServerAsync()).Should().BeTrue();
     }
 
     [Fact]
+    public async Task RequestHeadersTimeout_is_wired()
+    {
+        var clock = new TestClock();
+        await using var ts = await StartWith(o =>
+        {
+            o.TimeProvider = clock.Time;
+            o.RequestHeadersTimeout = TimeSpan.FromSeconds(3);
+        });
+        using var c = await ts.ConnectAsync();
+        await c.SendAsync("GET / HTTP/1.1\r\n");
+        var took = await clock.AdvanceUntilAsync(() => ts.Logged("RequestRejected", "RequestHeadersTimeout"));
+        took.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(3)).And.BeLessThan(TimeSpan.FromSeconds(30));
+        (await c.ReadResponseAsync()).Status.Should().Be(408);
+    }
+
+    [Fact]
     public async Task KeepAliveTimeout_closes_an_idle_connection_silently()
     {
-        await using var ts = await StartWith(o => o.KeepAliveTimeout = TimeSpan.FromSeconds(1));
+        var clock = new TestClock();
+        await using var ts = await StartWith(o =>
+        {
+            o.TimeProvider = clock.Time;
+            o.KeepAliveTimeout = TimeSpan.FromSeconds(10);
+        });
         using var c = await ts.ConnectAsync();
         await c.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
         (await c.ReadResponseAsync()).Status.Should().Be(200);
+        var took = await clock.AdvanceUntilAsync(() => ts.Logged("KeepAliveTimeout"));
+        took.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(10));
         (await c.IsClosedByServerAsync(TimeSpan.FromSeconds(10))).Should().BeTrue();
         c.Leftover.Should().BeEmpty("an idle close sends no response");
     }
 
     [Fact]
-    public async Task Default_keep_alive_does_not_close_a_briefly_idle_connection()
+    public async Task Default_keep_alive_keeps_a_connection_idle_for_two_minutes()
     {
-        await using var ts = await StartWith(_ => { });
+        var clock = new TestClock();
+        await using var ts = await StartWith(o => o.TimeProvider = clock.Time);
         using var c = await ts.ConnectAsync();
         await c.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
         (await c.ReadResponseAsync()).Status.Should().Be(200);
-        await Task.Delay(2500);
+        for (int i = 0; i < 12; i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(10)); // 120 s of the default 130 s
+        }
+
         await c.SendAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
         (await c.ReadResponseAsync()).Status.Should().Be(200);
+        ts.Logged("KeepAliveTimeout").Should().BeFalse();
     }
 
     [Fact]
     public async Task MinRequestBodyDataRate_cuts_off_a_trickling_body()
     {
+        var clock = new TestClock();
         await using var ts = await StartWith(o =>
         {
+            o.TimeProvider = clock.Time;
             o.MinRequestBodyDataRate = 1000;
-            o.MinRequestBodyDataRateGracePeriod = TimeSpan.FromSeconds(1);
+            o.MinRequestBodyDataRateGracePeriod = TimeSpan.FromSeconds(2);
         });
         using var c = await ts.ConnectAsync();
         await c.SendAsync("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n");
-        var readTask = c.ReadResponseAsync(timeout: TimeSpan.FromSeconds(15));
-        for (int i = 0; i < 30 && !readTask.IsCompleted; i++)
-        {
-            try
-            {
-                await c.SendAsync("xxxxxxxxxx");
-            }
-            catch (SocketException)
-            {
-                break; // the server has closed; the response is what matters
-            }
+        await c.SendAsync("xxxxxxxxxx"); // 10 bytes, then nothing: the app waits in its body read
 
-            await Task.Delay(200);
-        }
-
-        var r = await readTask;
+        var took = await clock.AdvanceUntilAsync(() => ts.Logged("RequestRejected", "MinBodyDataRate"));
+        took.Should().BeGreaterThan(TimeSpan.FromSeconds(2), "the grace period comes first");
+        var r = await c.ReadResponseAsync();
         r.Status.Should().Be(408);
         r.Header("Connection").Should().Be("close");
     }
@@ -160,22 +186,84 @@ public abstract class LimitsAndTimeoutsTests : TransportTests
     [Fact]
     public async Task A_body_at_a_healthy_rate_passes_the_rate_check()
     {
-        await using var ts = await StartWith(o =>
-        {
-            o.MinRequestBodyDataRate = 1000;
-            o.MinRequestBodyDataRateGracePeriod = TimeSpan.FromSeconds(1);
-        });
+        var clock = new TestClock();
+        long read = 0;
+        await using var ts = await StartAsync(
+            s => s.Handle("POST", "/count", async env =>
+            {
+                var buffer = new byte[8192];
+                int n;
+                while ((n = await env.Body.ReadAsync(buffer)) > 0)
+                {
+                    Interlocked.Add(ref read, n);
+                }
+
+                return RackResponse.Text(200, Interlocked.Read(ref read).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }),
+            o =>
+            {
+                o.TimeProvider = clock.Time;
+                o.MinRequestBodyDataRate = 1000;
+                o.MinRequestBodyDataRateGracePeriod = TimeSpan.FromSeconds(1);
+            });
         using var c = await ts.ConnectAsync();
-        await c.SendAsync("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 40000\r\n\r\n");
-        for (int i = 0; i < 10; i++)
+        await c.SendAsync("POST /count HTTP/1.1\r\nHost: a\r\nContent-Length: 40000\r\n\r\n");
+        for (int i = 1; i < 10; i++)
         {
+            // 4000 B per fake second against a minimum of 1000; the clock moves once the app has them.
             await c.SendAsync(new string('y', 4000));
-            await Task.Delay(250);
+            await clock.AdvanceUntilAsync(() => Interlocked.Read(ref read) == i * 4000, step: TimeSpan.Zero, what: "the app reading what was sent");
+            clock.Advance(TimeSpan.FromSeconds(1));
         }
 
+        await c.SendAsync(new string('y', 4000));
         var r = await c.ReadResponseAsync();
         r.Status.Should().Be(200);
         r.BodyText.Should().Be("40000");
+    }
+
+    [Fact]
+    public async Task The_body_rate_clock_stops_while_the_app_is_not_reading()
+    {
+        // The app reads a little, then works for a minute before reading the rest: the client sent everything at
+        // once, so a minute at 10 B against a minimum of 1000 B/s must not be blamed on it.
+        var clock = new TestClock();
+        var firstRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var ts = await StartAsync(
+            s => s.Handle("POST", "/slow-app", async env =>
+            {
+                var buffer = new byte[10];
+                int total = await env.Body.ReadAsync(buffer);
+                firstRead.TrySetResult();
+                await resume.Task;
+                int n;
+                while ((n = await env.Body.ReadAsync(buffer)) > 0)
+                {
+                    total += n;
+                }
+
+                return RackResponse.Text(200, total.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }),
+            o =>
+            {
+                o.TimeProvider = clock.Time;
+                o.MinRequestBodyDataRate = 1000;
+                o.MinRequestBodyDataRateGracePeriod = TimeSpan.FromSeconds(1);
+            });
+        using var c = await ts.ConnectAsync();
+        await c.SendAsync("POST /slow-app HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n" + new string('z', 100));
+        await firstRead.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        for (int i = 0; i < 60; i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        resume.SetResult();
+        var r = await c.ReadResponseAsync();
+        r.Status.Should().Be(200);
+        r.BodyText.Should().Be("100");
+        ts.Logged("RequestRejected", "MinBodyDataRate").Should().BeFalse();
     }
 
     [Fact]

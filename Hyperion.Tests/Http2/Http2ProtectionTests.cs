@@ -1,3 +1,4 @@
+using System.Text;
 using Hyperion;
 using Hyperion.Tests.Infrastructure;
 
@@ -208,12 +209,16 @@ public abstract class Http2ProtectionTests : TransportTests
     [Fact]
     public async Task Zero_window_stall_resets_the_stream_after_the_timeout()
     {
-        await using var ts = await StartH2Async(o => o.SendWindowStallTimeout = TimeSpan.FromMilliseconds(500));
+        var clock = new TestClock();
+        await using var ts = await StartH2Async(o => o.SendWindowStallTimeout = TimeSpan.FromSeconds(5), o => o.TimeProvider = clock.Time);
 
         // The client grants no stream window at all and never opens it.
         await using var c = await ConnectAsync(ts, H2.Setting(4, 0));
         await c.SendHeadersAsync(1, true, H2.Get("/big"));
-        var rst = await c.ExpectRstAsync(1);
+        var rstTask = c.ExpectRstAsync(1);
+        var took = await clock.AdvanceUntilAsync(() => rstTask.IsCompleted, what: "the RST_STREAM");
+        took.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(5));
+        var rst = await rstTask;
         rst.Type.Should().Be(H2.RstStream);
         rst.ErrorCode.Should().Be(H2.Cancel);
 
@@ -226,6 +231,7 @@ public abstract class Http2ProtectionTests : TransportTests
     [Fact]
     public async Task Request_body_trickling_below_the_minimum_rate_is_408_on_that_stream()
     {
+        var clock = new TestClock();
         await using var ts = await StartAsync(s =>
         {
             s.UseHttp2();
@@ -238,15 +244,63 @@ public abstract class Http2ProtectionTests : TransportTests
             });
         }, o =>
         {
+            o.TimeProvider = clock.Time;
             o.MinRequestBodyDataRate = 1000;
-            o.MinRequestBodyDataRateGracePeriod = TimeSpan.FromMilliseconds(500);
+            o.MinRequestBodyDataRateGracePeriod = TimeSpan.FromSeconds(2);
         });
         await using var c = await ConnectAsync(ts);
         await c.SendHeadersAsync(1, false, H2.Post("/echo"));
         await c.SendFrameAsync(H2.Data, 0, 1, new byte[10]);
-        (await c.ReadResponseAsync(1)).Status.Should().Be(408);
+        var response = c.ReadResponseAsync(1);
+        var took = await clock.AdvanceUntilAsync(() => response.IsCompleted, what: "the 408");
+        took.Should().BeGreaterThan(TimeSpan.FromSeconds(2));
+        (await response).Status.Should().Be(408);
         await c.SendHeadersAsync(3, true, H2.Get());
         (await c.ReadResponseAsync(3)).Status.Should().Be(200);
+    }
+
+    [Fact]
+    public async Task The_stream_body_rate_clock_stops_while_the_app_is_not_reading()
+    {
+        var clock = new TestClock();
+        var firstRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var ts = await StartAsync(s =>
+        {
+            s.UseHttp2();
+            s.Handle("POST", "/slow-app", async env =>
+            {
+                var buffer = new byte[10];
+                int total = await env.Body.ReadAsync(buffer);
+                firstRead.TrySetResult();
+                await resume.Task;
+                int n;
+                while ((n = await env.Body.ReadAsync(buffer)) > 0)
+                {
+                    total += n;
+                }
+
+                return RackResponse.Text(200, total.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            });
+        }, o =>
+        {
+            o.TimeProvider = clock.Time;
+            o.MinRequestBodyDataRate = 1000;
+            o.MinRequestBodyDataRateGracePeriod = TimeSpan.FromSeconds(1);
+        });
+        await using var c = await ConnectAsync(ts);
+        await c.SendHeadersAsync(1, false, H2.Post("/slow-app"));
+        await c.SendFrameAsync(H2.Data, H2.EndStream, 1, new byte[100]);
+        await firstRead.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        for (int i = 0; i < 60; i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(1)); // a minute of app work with 100 B in hand: not the client's fault
+        }
+
+        resume.SetResult();
+        var r = await c.ReadResponseAsync(1);
+        r.Status.Should().Be(200);
+        Encoding.ASCII.GetString(r.Body).Should().Be("100");
     }
 
     [Fact]
@@ -270,10 +324,17 @@ public abstract class Http2ProtectionTests : TransportTests
     [Fact]
     public async Task Idle_connection_gets_goaway_after_the_keep_alive_timeout()
     {
-        await using var ts = await StartH2Async(options: o => o.KeepAliveTimeout = TimeSpan.FromSeconds(1));
+        var clock = new TestClock();
+        await using var ts = await StartH2Async(options: o =>
+        {
+            o.TimeProvider = clock.Time;
+            o.KeepAliveTimeout = TimeSpan.FromSeconds(10);
+        });
         await using var c = await ConnectAsync(ts);
-        var goAway = await c.ExpectGoAwayAsync();
-        goAway.ErrorCode.Should().Be(H2.NoError);
+        var goAwayTask = c.ExpectGoAwayAsync();
+        var took = await clock.AdvanceUntilAsync(() => goAwayTask.IsCompleted, what: "the GOAWAY");
+        took.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(10));
+        (await goAwayTask).ErrorCode.Should().Be(H2.NoError);
         (await c.ClosedAsync()).Should().BeTrue();
     }
 }

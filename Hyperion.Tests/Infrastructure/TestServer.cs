@@ -1,4 +1,5 @@
 using Hyperion;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Hyperion.Tests.Infrastructure;
 
@@ -39,9 +40,24 @@ public sealed class TestServer : IAsyncDisposable
         Timeout = TimeSpan.FromSeconds(15),
     };
 
+    /// <summary>True when the server has a log line named <paramref name="eventName"/> (optionally containing <paramref name="text"/>).</summary>
+    public bool Logged(string eventName, string? text = null)
+        => Logs.Lines.Any(l => l.EventId.Name == eventName && (text is null || l.Message.Contains(text, StringComparison.Ordinal)));
+
     public async ValueTask DisposeAsync()
     {
-        await Server.StopAsync(TimeSpan.FromSeconds(5));
+        var stop = Server.StopAsync(TimeSpan.FromSeconds(5));
+        if (Server.Options.TimeProvider is FakeTimeProvider fake)
+        {
+            // The stop timeout runs on the server's clock: a test that leaves a request in flight moves it.
+            for (int i = 0; i < 20 && !stop.IsCompleted; i++)
+            {
+                await Task.WhenAny(stop, Task.Delay(50));
+                fake.Advance(TimeSpan.FromSeconds(1));
+            }
+        }
+
+        await stop;
         Logs.Dispose();
     }
 }

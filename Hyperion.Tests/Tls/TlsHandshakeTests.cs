@@ -87,9 +87,16 @@ public abstract class TlsHandshakeTests : TransportTests
     [Fact]
     public async Task TlsHandshakeTimeout_closes_a_client_that_connects_and_sends_nothing()
     {
-        await using var ts = await StartHttpsAsync(o => o.TlsHandshakeTimeout = TimeSpan.FromSeconds(1));
+        var clock = new TestClock();
+        await using var ts = await StartHttpsAsync(o =>
+        {
+            o.TimeProvider = clock.Time;
+            o.TlsHandshakeTimeout = TimeSpan.FromSeconds(5);
+        });
         using var silent = await ts.ConnectAsync();
 
+        var took = await clock.AdvanceUntilAsync(() => ts.Logged("TlsHandshakeFailed"), what: "the handshake timeout");
+        took.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(5));
         (await silent.IsClosedByServerAsync(TimeSpan.FromSeconds(8))).Should().BeTrue();
         silent.Leftover.Should().BeEmpty();
         ts.Logs.Lines.Should().ContainSingle(l => l.EventId.Name == "TlsHandshakeFailed" && l.Message.Contains("TlsHandshakeTimeout", StringComparison.Ordinal));

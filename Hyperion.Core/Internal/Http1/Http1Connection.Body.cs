@@ -26,8 +26,6 @@ internal sealed partial class Http1Connection
     private bool _expectContinuePending;
     private long _bodyRemaining;
     private long _bodyDecoded;
-    private long _bodyReceived;
-    private long _bodyStartedAt;
     private ChunkState _chunkState;
     private int _trailerBytes;
     private int _trailerCount;
@@ -41,8 +39,6 @@ internal sealed partial class Http1Connection
         _bodyDone = !_bodyActive;
         _bodyNeedMore = false;
         _bodyDecoded = 0;
-        _bodyReceived = 0;
-        _bodyStartedAt = 0;
         _chunkState = ChunkState.Size;
         _trailerBytes = 0;
         _trailerCount = 0;
@@ -51,6 +47,7 @@ internal sealed partial class Http1Connection
         env.ContentLength = _head.ContentLength >= 0 ? _head.ContentLength : null;
         if (_bodyActive)
         {
+            _context.Timeouts.StartRequestBody(_options.MinRequestBodyDataRate, _options.MinRequestBodyDataRateGracePeriod);
             env.BodyStream.Attach(this);
         }
     }
@@ -90,13 +87,8 @@ internal sealed partial class Http1Connection
             {
                 _output.Write("HTTP/1.1 100 Continue\r\n\r\n"u8);
                 _unflushed = false;
-                await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                await FlushOutputAsync(cancellationToken).ConfigureAwait(false);
             }
-        }
-
-        if (_bodyStartedAt == 0)
-        {
-            _bodyStartedAt = Environment.TickCount64;
         }
 
         while (true)
@@ -104,8 +96,18 @@ internal sealed partial class Http1Connection
             ReadResult result;
             if (_bodyNeedMore || !_input.TryRead(out result))
             {
+                // The body-rate clock runs only while the app waits here: time it spends elsewhere is not the client's.
                 SetPhase(ConnectionPhase.ReadingBody);
-                result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                _context.Timeouts.StartTimingRead();
+                try
+                {
+                    result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _context.Timeouts.StopTimingRead();
+                }
+
                 SetPhase(ConnectionPhase.Processing);
             }
 
@@ -129,11 +131,6 @@ internal sealed partial class Http1Connection
         {
             // The client waits for 100 Continue before it sends anything: nothing can be buffered yet.
             return false;
-        }
-
-        if (_bodyStartedAt == 0)
-        {
-            _bodyStartedAt = Environment.TickCount64;
         }
 
         while (_input.TryRead(out var result))
@@ -186,7 +183,8 @@ internal sealed partial class Http1Connection
             throw;
         }
 
-        _bodyReceived += buffer.Slice(0, consumed).Length;
+        long received = buffer.Slice(0, consumed).Length;
+        _context.Timeouts.BytesRead(received);
         if (_bodyNeedMore)
         {
             _input.AdvanceTo(consumed, buffer.End);
@@ -194,6 +192,11 @@ internal sealed partial class Http1Connection
         else
         {
             _input.AdvanceTo(consumed);
+        }
+
+        if (_bodyDone)
+        {
+            _context.Timeouts.StopRequestBody();
         }
 
         if (copied == 0 && !_bodyDone && result.IsCompleted)
@@ -499,22 +502,6 @@ internal sealed partial class Http1Connection
         }
     }
 
-    private void CheckBodyRate(long now)
-    {
-        double rate = _options.MinRequestBodyDataRate;
-        long started = _bodyStartedAt;
-        if (rate <= 0 || started == 0)
-        {
-            return;
-        }
-
-        double elapsed = (now - started) / 1000.0;
-        if (elapsed > _options.MinRequestBodyDataRateGracePeriod.TotalSeconds && _bodyReceived / elapsed < rate)
-        {
-            TimeOut(RejectionReason.MinBodyDataRate);
-        }
-    }
-
     /// <summary>After the response: leave the connection at the next request, or decide to close it.</summary>
     private async ValueTask FinishBodyAsync()
     {
@@ -531,6 +518,7 @@ internal sealed partial class Http1Connection
 
         if (_expectContinuePending || !_keepAlive)
         {
+            _context.Timeouts.StopRequestBody();
             // The client was told nothing (or we close anyway): do not invite the body, close instead.
             _keepAlive = false;
             return;

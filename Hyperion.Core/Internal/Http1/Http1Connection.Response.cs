@@ -372,7 +372,7 @@ internal sealed partial class Http1Connection
         {
             // System.Net.Sockets: flush our head first so order holds, then sendfile(2) from the same descriptor.
             _unflushed = false;
-            await _output.FlushAsync(AbortedToken).ConfigureAwait(false);
+            await FlushOutputAsync(AbortedToken).ConfigureAwait(false);
             await SocketFileSender.SendAsync(socket, file, AbortedToken).ConfigureAwait(false);
             _server.CountKernelFileBytes(file.Length);
             writer.CountExternal(file.Length);
@@ -474,7 +474,7 @@ internal sealed partial class Http1Connection
         {
             _connection._pendingBytes = 0;
             _connection._unflushed = false;
-            var flush = _connection._output.FlushAsync(cancellationToken);
+            var flush = _connection.FlushOutputAsync(cancellationToken);
             return flush.IsCompletedSuccessfully ? default : AwaitFlush(flush);
 
             static async ValueTask AwaitFlush(ValueTask<FlushResult> pending) => await pending.ConfigureAwait(false);

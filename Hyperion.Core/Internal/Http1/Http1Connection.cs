@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using Hyperion.Internal.Dispatch;
 using Hyperion.Internal.Http;
 using Hyperion.Internal.Routing;
+using Hyperion.Internal.Timeouts;
 using Hyperion.Internal.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -23,7 +24,7 @@ internal enum ConnectionPhase
 /// answer each in order (inline when the route completes synchronously), flush once per read batch.
 /// The same code serves sockets and the in-process client.
 /// </summary>
-internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolConnection
+internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolConnection, ITimeoutHandler
 {
     private readonly HyperionServer _server;
     private readonly HyperionOptions _options;
@@ -44,7 +45,6 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
     private int _responseStatus;
 
     private int _phase;
-    private long _phaseStartedAt;
     private volatile int _timedOut;
 
     public Http1Connection(HyperionServer server, PipeReader input, PipeWriter output, ConnectionContext context)
@@ -71,6 +71,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
     {
         RackEnv? env = null;
         bool needMoreData = false;
+        _context.Timeouts.Handler = this;
         try
         {
             while (true)
@@ -81,7 +82,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
                     if (_unflushed)
                     {
                         _unflushed = false;
-                        var flush = await _output.FlushAsync().ConfigureAwait(false);
+                        var flush = await FlushOutputAsync().ConfigureAwait(false);
                         if (flush.IsCompleted)
                         {
                             break;
@@ -248,7 +249,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         {
             if (_unflushed && !IsAborted)
             {
-                await _output.FlushAsync().ConfigureAwait(false);
+                await FlushOutputAsync().ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
@@ -425,7 +426,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         async ValueTask<RackResponse> Slow(ValueTask<RackResponse> task)
         {
             _unflushed = false;
-            await _output.FlushAsync().ConfigureAwait(false);
+            await FlushOutputAsync().ConfigureAwait(false);
             return await task.ConfigureAwait(false);
         }
     }
@@ -487,7 +488,32 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         _keepAlive = false;
         WriteSimple(status);
         _unflushed = false;
-        await _output.FlushAsync().ConfigureAwait(false);
+        await FlushOutputAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Every flush of this connection: its bytes extend the response-rate allowance, and while it waits on the
+    /// client the rate is checked (<see cref="HyperionOptions.MinResponseDataRate"/>).
+    /// </summary>
+    private ValueTask<FlushResult> FlushOutputAsync(CancellationToken cancellationToken = default)
+    {
+        var timeouts = _context.Timeouts;
+        timeouts.BytesWritten(_output.CanGetUnflushedBytes ? _output.UnflushedBytes : 0);
+        var flush = _output.FlushAsync(cancellationToken);
+        return flush.IsCompleted ? flush : AwaitFlush(flush, timeouts);
+
+        static async ValueTask<FlushResult> AwaitFlush(ValueTask<FlushResult> pending, TimeoutControl timeouts)
+        {
+            timeouts.StartTimingWrite();
+            try
+            {
+                return await pending.ConfigureAwait(false);
+            }
+            finally
+            {
+                timeouts.StopTimingWrite();
+            }
+        }
     }
 
     public void Abort()
@@ -508,26 +534,54 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         _server.Untrack(_httpConnection);
     }
 
-    // ---- timeouts and stop, driven by the server's heartbeat ----
+    // ---- timeouts (the connection's TimeoutControl) and stop ----
 
     private void SetPhase(ConnectionPhase phase)
     {
-        _phaseStartedAt = Environment.TickCount64;
+        var timeouts = _context.Timeouts;
+        switch (phase)
+        {
+            case ConnectionPhase.Idle:
+                timeouts.CancelTimeout(TimeoutReason.RequestHeaders);
+                timeouts.SetTimeout(TimeoutReason.KeepAlive, _options.KeepAliveTimeout);
+                break;
+            case ConnectionPhase.ReadingHead:
+                timeouts.CancelTimeout(TimeoutReason.KeepAlive);
+                timeouts.SetTimeout(TimeoutReason.RequestHeaders, _options.RequestHeadersTimeout);
+                break;
+            default:
+                timeouts.CancelTimeout(TimeoutReason.KeepAlive);
+                timeouts.CancelTimeout(TimeoutReason.RequestHeaders);
+                break;
+        }
+
         Interlocked.Exchange(ref _phase, (int)phase);
     }
 
+    /// <summary>Heartbeat thread: only marks; <see cref="OnTimeout"/> acts on the connection's scheduler.</summary>
     public void OnHeartbeat(long now)
     {
-        switch (Phase)
+        _context.Timeouts.Tick(now);
+    }
+
+    /// <summary>The connection's scheduler: a deadline passed. Re-checked against the phase, which may have moved on since.</summary>
+    public void OnTimeout(TimeoutReason reason)
+    {
+        switch (reason)
         {
-            case ConnectionPhase.Idle when now - _phaseStartedAt > (long)_options.KeepAliveTimeout.TotalMilliseconds:
+            case TimeoutReason.KeepAlive when Phase == ConnectionPhase.Idle:
                 TimeOut(RejectionReason.None);
                 break;
-            case ConnectionPhase.ReadingHead when now - _phaseStartedAt > (long)_options.RequestHeadersTimeout.TotalMilliseconds:
+            case TimeoutReason.RequestHeaders when Phase == ConnectionPhase.ReadingHead:
                 TimeOut(RejectionReason.RequestHeadersTimeout);
                 break;
-            case ConnectionPhase.ReadingBody:
-                CheckBodyRate(now);
+            case TimeoutReason.ReadDataRate when !_bodyDone:
+                TimeOut(RejectionReason.MinBodyDataRate);
+                break;
+            case TimeoutReason.WriteDataRate:
+                // The client does not take the response: nothing can be sent, so no answer, just the close.
+                _server.Log.MinResponseDataRate(_context.RemoteText, _options.MinResponseDataRate ?? 0);
+                Abort();
                 break;
         }
     }

@@ -62,6 +62,9 @@ internal sealed class ServerLog
     private static readonly Action<ILogger, string, string, Exception?> TlsHandshakeFailedMessage =
         LoggerMessage.Define<string, string>(LogLevel.Debug, new EventId(30, "TlsHandshakeFailed"), "TLS handshake with {Remote} failed: {Reason}");
 
+    private static readonly Action<ILogger, string, double, Exception?> ResponseRateMessage =
+        LoggerMessage.Define<string, double>(LogLevel.Information, new EventId(13, "MinResponseDataRate"), "Closed connection {Remote}: it read the response slower than MinResponseDataRate ({Rate} B/s)");
+
     private readonly ILogger _logger;
 
     public ServerLog(ILoggerFactory? factory)
@@ -88,6 +91,8 @@ internal sealed class ServerLog
     public void ProtocolError(string remote, string errorCode, string reason) => ProtocolErrorMessage(_logger, remote, errorCode, reason, null);
 
     public void KeepAliveTimeout(string remote) => KeepAliveMessage(_logger, remote, null);
+
+    public void MinResponseDataRate(string remote, double rate) => ResponseRateMessage(_logger, remote, rate, null);
 
     public void HookError(string hook, Exception ex) => HookErrorMessage(_logger, hook, ex);
 

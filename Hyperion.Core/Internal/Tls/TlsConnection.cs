@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Security;
+using Hyperion.Internal.Timeouts;
 using Hyperion.Internal.Transport;
 
 namespace Hyperion.Internal.Tls;
@@ -10,7 +11,7 @@ namespace Hyperion.Internal.Tls;
 /// pipes over the <see cref="SslStream"/> to the protocol <see cref="Http.HttpConnection"/> selects, and ends with
 /// close_notify. Which protocol runs, and where heartbeat, stop and abort go, is not decided here.
 /// </summary>
-internal sealed class TlsConnection : IAsyncDisposable
+internal sealed class TlsConnection : IAsyncDisposable, ITimeoutHandler
 {
     private const int NotCancelled = 0;
     private const int CancelledByTimeout = 1;
@@ -24,7 +25,6 @@ internal sealed class TlsConnection : IAsyncDisposable
     private readonly TransportPipeStream _transport;
     private readonly SslStream _ssl;
     private readonly CancellationTokenSource _handshakeCancel = new();
-    private readonly long _startedAt = Environment.TickCount64;
     private int _cancelReason;
 
     public TlsConnection(HyperionServer server, PipeReader input, PipeWriter output, ConnectionContext context, TlsListener tls)
@@ -36,6 +36,10 @@ internal sealed class TlsConnection : IAsyncDisposable
         _tls = tls;
         _transport = new TransportPipeStream(input, output);
         _ssl = new SslStream(_transport, leaveInnerStreamOpen: true);
+
+        // The handshake deadline runs on the connection's timeout controller until a session takes it over.
+        context.Timeouts.Handler = this;
+        context.Timeouts.SetTimeout(TimeoutReason.TlsHandshake, server.Options.TlsHandshakeTimeout);
     }
 
     /// <summary>True when the handshake failed because the client went away (or was never going to answer): no lingering close.</summary>
@@ -55,6 +59,7 @@ internal sealed class TlsConnection : IAsyncDisposable
             await _ssl.AuthenticateAsServerAsync(_tls.CreateOptions(protocols), _handshakeCancel.Token).ConfigureAwait(false);
             if (Volatile.Read(ref _cancelReason) == NotCancelled)
             {
+                _context.Timeouts.CancelTimeout(TimeoutReason.TlsHandshake);
                 return true;
             }
 
@@ -104,10 +109,13 @@ internal sealed class TlsConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Handshake timeout; called by the heartbeat until a protocol session is active.</summary>
-    public void OnHeartbeat(long now)
+    /// <summary>Called by the heartbeat until a protocol session is active: checks the handshake deadline.</summary>
+    public void OnHeartbeat(long now) => _context.Timeouts.Tick(now);
+
+    /// <summary>The connection's scheduler: the handshake took longer than <see cref="HyperionOptions.TlsHandshakeTimeout"/>.</summary>
+    public void OnTimeout(TimeoutReason reason)
     {
-        if (now - _startedAt > (long)_server.Options.TlsHandshakeTimeout.TotalMilliseconds)
+        if (reason == TimeoutReason.TlsHandshake)
         {
             CancelHandshake(CancelledByTimeout);
         }

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using System.IO.Pipelines;
+using Hyperion.Internal.Timeouts;
 using Hyperion.Internal.Tls;
 
 namespace Hyperion.Internal.Transport;
@@ -66,6 +68,12 @@ internal sealed class ConnectionContext
         _abortCallback = callback;
         _abortState = state;
     }
+
+    /// <summary>Where this connection's protocol code runs: its loop thread for a cleartext loop connection, else the thread pool. Timeout expiries are handled here.</summary>
+    public PipeScheduler Scheduler { get; init; } = PipeScheduler.ThreadPool;
+
+    /// <summary>The connection's one timeout controller, set by <see cref="HyperionServer.CreateConnection"/>; every session layered on the connection uses it.</summary>
+    public TimeoutControl Timeouts { get; set; } = null!;
 
     public string RemoteText => Remote?.ToString() ?? "in-process";
 }

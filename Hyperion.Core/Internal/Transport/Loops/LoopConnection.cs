@@ -24,7 +24,8 @@ internal sealed class LoopConnection
         Id = id;
         Input = new Pipe(inputOptions);
         Output = new LoopOutput(this, loop, inputOptions.Pool);
-        Context = new ConnectionContext(remote, localPort, listener, socket: null);
+        // Cleartext protocol code runs on the loop thread, TLS on the thread pool (see TransportLoop): timeouts follow it.
+        Context = new ConnectionContext(remote, localPort, listener, socket: null) { Scheduler = listener.Tls is null ? loop.Scheduler : PipeScheduler.ThreadPool };
         Context.SetAbort(static s => ((LoopConnection)s!).PostAbort(), this);
     }
 

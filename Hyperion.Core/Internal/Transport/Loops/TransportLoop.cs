@@ -185,7 +185,8 @@ internal abstract class TransportLoop
         }
 
         _started.TrySetResult();
-        _nextTick = Environment.TickCount64 + 1000;
+        // The server's clock (HyperionOptions.TimeProvider), so a test's fake clock also ends lingering closes.
+        _nextTick = Server.Heartbeat.Now + 1000;
         try
         {
             while (!Exiting)
@@ -196,7 +197,7 @@ internal abstract class TransportLoop
                     break;
                 }
 
-                long now = Environment.TickCount64;
+                long now = Server.Heartbeat.Now;
                 if (now >= _nextTick)
                 {
                     _nextTick = now + 1000;
@@ -346,7 +347,7 @@ internal abstract class TransportLoop
         // client has not read yet (RFC 9112 §9.6): half-close and discard input for a short while.
         c.CompleteInput(null);
         c.Lingering = true;
-        c.LingerDeadline = Environment.TickCount64 + 2000;
+        c.LingerDeadline = Server.Heartbeat.Now + 2000;
 
         // A plain syscall on every loop, never a queued request: io_uring runs shutdown on a worker that resolves the
         // descriptor late, after the close below may have handed the number to the next connection (item 1 of #10).
