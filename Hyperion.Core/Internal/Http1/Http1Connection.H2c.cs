@@ -74,7 +74,7 @@ internal sealed partial class Http1Connection
 
         _output.Write("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"u8);
         _unflushed = false;
-        await _output.FlushAsync().ConfigureAwait(false);
+        await FlushOutputAsync().ConfigureAwait(false);
         _switchTo = h2;
         return true;
     }

@@ -201,7 +201,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
                     // request only once the transport's back-pressure says the socket drained (a client that does
                     // not read holds the bound plus one response, not the whole batch).
                     _unflushed = false;
-                    var drained = await _output.FlushAsync().ConfigureAwait(false);
+                    var drained = await FlushOutputAsync().ConfigureAwait(false);
                     if (drained.IsCompleted)
                     {
                         break;
