@@ -142,12 +142,15 @@ public abstract class Http2RequestLimitsTests : TransportTests
     [Fact]
     public async Task An_unfinished_header_block_is_ended_by_RequestHeadersTimeout()
     {
-        await using var ts = await StartH2Async(options: o => o.RequestHeadersTimeout = TimeSpan.FromSeconds(1));
+        var clock = new TestClock();
+        await using var ts = await StartH2Async(options: o => o.TimeProvider = clock.Time);
         var (c, _) = await ConnectAsync(ts);
         await using var _c = c;
         var block = H2.Block(H2.Get());
         await c.SendFrameAsync(H2.Headers, H2.EndStream, 1, block[..4]);
         await c.SendFrameAsync(H2.Continuation, 0, 1, block[4..8]);
+        var took = await clock.AdvanceUntilAsync(() => ts.Logs.Lines.Any(l => l.Message.Contains("RequestHeadersTimeout", StringComparison.Ordinal)), what: "the request-headers timeout");
+        took.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(30), "the default RequestHeadersTimeout is 30 s");
         await ExpectEnhanceYourCalmAsync(c);
         LastReason(ts).Should().Contain(": RequestHeadersTimeout, answered GOAWAY EnhanceYourCalm");
     }
@@ -155,7 +158,8 @@ public abstract class Http2RequestLimitsTests : TransportTests
     [Fact]
     public async Task A_finished_header_block_stops_the_request_headers_clock()
     {
-        await using var ts = await StartH2Async(options: o => o.RequestHeadersTimeout = TimeSpan.FromSeconds(1));
+        var clock = new TestClock();
+        await using var ts = await StartH2Async(options: o => o.TimeProvider = clock.Time);
         var (c, _) = await ConnectAsync(ts);
         await using var _c = c;
         var block = H2.Block(H2.Get("/hold"));
@@ -163,8 +167,13 @@ public abstract class Http2RequestLimitsTests : TransportTests
         await c.SendFrameAsync(H2.Continuation, H2.EndHeaders, 1, block[4..]);
         await c.ExpectAsync(f => f.Type == H2.Headers && f.StreamId == 1, "response headers");
 
-        // Two heartbeats past the timeout the connection still answers.
-        await Task.Delay(TimeSpan.FromSeconds(2.2));
+        // A minute of fake time past the 30 s timeout the connection still answers.
+        for (int i = 0; i < 60; i++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        await TestClock.SettlesAsync(() => false);
         await c.SendHeadersAsync(3, true, H2.Get());
         (await c.ReadResponseAsync(3)).Status.Should().Be(200);
         c.Received.Should().NotContain(f => f.Type == H2.GoAway);
