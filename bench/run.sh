@@ -3,7 +3,7 @@
 #
 #   bench/run.sh [--quick] [--full] [--trials N] [--duration S] [--warmup S] [--no-build] [--no-nginx]
 #
-# What it does (see bench/RESULTS.md and /work/shared/BENCHMARKING.md for why):
+# What it does (see bench/RESULTS.md and the shared BENCHMARKING.md for why):
 #   1. builds bench/HyperionBench and bench/peers/KestrelHello in Release; installs Debian's wrk (and nghttp2-client
 #      for h2load) when missing, or says which package to install;
 #   2. starts every server at once, each in its own process group (setsid), pinned to SERVER_CPUS (default core 0):
