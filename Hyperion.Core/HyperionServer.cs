@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Text;
+using Hyperion.Internal.Dispatch;
 using Hyperion.Internal.Http;
 using Hyperion.Internal.Http1;
 using Hyperion.Internal.Infrastructure;
@@ -89,6 +90,9 @@ public sealed class HyperionServer : IAsyncDisposable
 
     internal RackApp? App { get; private set; }
 
+    /// <summary>The middleware chain around every non-static request.</summary>
+    internal MiddlewarePipeline Pipeline { get; } = new();
+
     internal LifecycleHooks Hooks { get; } = new();
 
     internal DateHeaderCache Date { get; } = new();
@@ -162,6 +166,34 @@ public sealed class HyperionServer : IAsyncDisposable
     /// </summary>
     public void Run(RackApp app) => App = app ?? throw new ArgumentNullException(nameof(app));
 
+    /// <summary>
+    /// Adds a middleware, Rack's <c>use</c>: <paramref name="middleware"/> receives the next handler and returns the
+    /// handler that wraps it. The first one added is the outermost. The chain is composed once, when the server starts
+    /// (or <see cref="CreateClient"/> is first called); adding one after that throws. Middleware wraps dynamic, legacy
+    /// and template routes, the app, and the server's own 404, 405 and <c>OPTIONS *</c> answers; static routes are
+    /// pre-built bytes and bypass it.
+    /// </summary>
+    public void Use(Func<RackApp, RackApp> middleware)
+    {
+        ArgumentNullException.ThrowIfNull(middleware);
+        lock (_lifecycle)
+        {
+            if (Pipeline.IsComposed)
+            {
+                throw new InvalidOperationException("Middleware is composed when the server starts; add it before StartAsync or CreateClient.");
+            }
+
+            Pipeline.Add(middleware);
+        }
+    }
+
+    /// <summary>Adds a middleware object; see <see cref="Use(Func{RackApp, RackApp})"/>.</summary>
+    public void Use(IRackMiddleware middleware)
+    {
+        ArgumentNullException.ThrowIfNull(middleware);
+        Use(next => env => middleware.InvokeAsync(env, next));
+    }
+
     /// <summary>Adds a hook run when a request's head has been read, before dispatch. Exceptions are logged and ignored.</summary>
     public void OnRequestStart(Action<RackEnv> hook) => Hooks.AddStart(hook ?? throw new ArgumentNullException(nameof(hook)));
 
@@ -205,6 +237,7 @@ public sealed class HyperionServer : IAsyncDisposable
             }
 
             _started = true;
+            Pipeline.Compose(this);
         }
 
         var kind = ChooseTransport(out string why);
@@ -435,6 +468,11 @@ public sealed class HyperionServer : IAsyncDisposable
     /// </summary>
     public HttpClient CreateClient()
     {
+        lock (_lifecycle)
+        {
+            Pipeline.Compose(this);
+        }
+
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = (_, _) => new ValueTask<Stream>(OpenInProcessConnection()),

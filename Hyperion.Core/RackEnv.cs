@@ -36,6 +36,11 @@ public sealed class RackEnv
     private int _serverPort = -1;
     private string? _remoteAddress;
     private Dictionary<string, object?>? _items;
+    private string _method = "GET";
+    private bool _matchChanged;
+    private Internal.Routing.RouteEntry? _matchedEntry;
+    private Internal.Routing.PathRoutes? _matchedRoutes;
+    private bool _matchedAsterisk;
 
     internal RackEnv()
     {
@@ -43,13 +48,25 @@ public sealed class RackEnv
     }
 
     /// <summary>The request method, e.g. <c>GET</c>.</summary>
-    public string Method { get; set; } = "GET";
+    public string Method
+    {
+        get => _method;
+        set
+        {
+            _method = value ?? throw new ArgumentNullException(nameof(value));
+            _matchChanged = true;
+        }
+    }
 
     /// <summary>The path part of the request target as received (not percent-decoded), e.g. <c>/a/b</c>; <c>*</c> for <c>OPTIONS *</c>.</summary>
     public string Path
     {
         get => _path ??= _pathLength == 0 ? string.Empty : Encoding.ASCII.GetString(_head, _pathStart, _pathLength);
-        set => _path = value ?? throw new ArgumentNullException(nameof(value));
+        set
+        {
+            _path = value ?? throw new ArgumentNullException(nameof(value));
+            _matchChanged = true;
+        }
     }
 
     /// <summary>The query after <c>?</c>, without the <c>?</c>; empty when none.</summary>
@@ -373,9 +390,30 @@ public sealed class RackEnv
     /// <summary>Sets the path string without decoding, when the route table already holds an equal string.</summary>
     internal void SetKnownPath(string path) => _path = path;
 
+    /// <summary>The route matched before middleware ran; a middleware that sets Method or Path makes it stale.</summary>
+    internal Internal.Routing.RouteEntry? MatchedEntry => _matchedEntry;
+
+    internal Internal.Routing.PathRoutes? MatchedRoutes => _matchedRoutes;
+
+    internal bool MatchedAsterisk => _matchedAsterisk;
+
+    internal bool MatchChanged => _matchChanged;
+
+    internal void SetMatch(Internal.Routing.RouteEntry? entry, Internal.Routing.PathRoutes? routes, bool asteriskForm)
+    {
+        _matchedEntry = entry;
+        _matchedRoutes = routes;
+        _matchedAsterisk = asteriskForm;
+        _matchChanged = false;
+    }
+
     internal void Reset()
     {
-        Method = "GET";
+        _method = "GET";
+        _matchChanged = false;
+        _matchedEntry = null;
+        _matchedRoutes = null;
+        _matchedAsterisk = false;
         _path = null;
         _query = null;
         _scriptName = null;

@@ -115,6 +115,30 @@ public readonly struct RackResponse
     public RackResponse WithContentType(string contentType)
         => new(Status, _headers, contentType, BodyKind, _body, _bytes) { Trailers = Trailers };
 
+    /// <summary>Returns a copy of this response with another status code (body and headers unchanged).</summary>
+    public RackResponse WithStatus(int status)
+        => new(status, _headers, ContentType, BodyKind, _body, _bytes) { Trailers = Trailers };
+
+    /// <summary>Returns a copy of this response whose headers are <paramref name="headers"/> instead.</summary>
+    public RackResponse WithHeaders(IReadOnlyList<(string Name, string Value)>? headers)
+        => new(Status, headers, ContentType, BodyKind, _body, _bytes) { Trailers = Trailers };
+
+    /// <summary>Returns a copy of this response with one more header field after the existing ones.</summary>
+    public RackResponse WithHeader(string name, string value)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(value);
+        var current = Headers;
+        var headers = new (string Name, string Value)[current.Count + 1];
+        for (int i = 0; i < current.Count; i++)
+        {
+            headers[i] = current[i];
+        }
+
+        headers[^1] = (name, value);
+        return WithHeaders(headers);
+    }
+
     /// <summary>Returns a copy of this response with trailer fields.</summary>
     public RackResponse WithTrailers(IReadOnlyList<(string Name, string Value)> trailers)
         => this with { Trailers = trailers };

@@ -39,6 +39,41 @@ internal static class RequestDispatcher
     /// </summary>
     public static ValueTask<RackResponse> InvokeAsync(HyperionServer server, RackEnv env, RouteEntry? entry, PathRoutes? routes, bool asteriskForm)
     {
+        if (server.Pipeline.Composed is { } pipeline)
+        {
+            env.SetMatch(entry, routes, asteriskForm);
+            return pipeline(env);
+        }
+
+        return InvokeRoute(server, env, entry, routes, asteriskForm);
+    }
+
+    /// <summary>
+    /// The innermost handler of the middleware chain: the match found before the chain ran, or, when a middleware
+    /// changed the method or path, the route the changed request matches now.
+    /// </summary>
+    public static ValueTask<RackResponse> InvokeMatched(HyperionServer server, RackEnv env)
+    {
+        var entry = env.MatchedEntry;
+        var routes = env.MatchedRoutes;
+        bool asteriskForm = env.MatchedAsterisk;
+        if (env.MatchChanged)
+        {
+            asteriskForm = env.Path == "*";
+            routes = server.Routes.Find(env.Path);
+            entry = routes?.Find(env.Method);
+        }
+
+        if (entry is { Kind: RouteKind.Static })
+        {
+            return new ValueTask<RackResponse>(entry.Static!.Response);
+        }
+
+        return InvokeRoute(server, env, entry, routes, asteriskForm);
+    }
+
+    private static ValueTask<RackResponse> InvokeRoute(HyperionServer server, RackEnv env, RouteEntry? entry, PathRoutes? routes, bool asteriskForm)
+    {
         if (entry is not null)
         {
             switch (entry.Kind)
