@@ -1,30 +1,40 @@
 #!/usr/bin/env bash
-# bench/abuse.sh: what hostile clients cost the normal ones. wrk drives keep-alive load (/hello, -c50) against one
-# Hyperion transport, first alone (the baseline), then beside each abuser of bench/tools/abuse.py in turn:
+# bench/abuse.sh: what hostile clients cost the normal ones. Normal keep-alive clients (/hello, 50 connections) load
+# one Hyperion transport, first alone (the baseline), then beside each abuser of bench/tools/abuse.py in turn, twice:
+#   saturating   wrk -t1 -c50: as many requests as the server answers (throughput share under abuse)
+#   fixed rate   h2load --h1 -c50 --rps R (default 400 per connection = 20,000 r/s, well under the server's capacity):
+#                the latency a normal client sees at a steady load, per request from h2load's log (p99). On this
+#                2-core machine the saturating wrk fills its core, so an abuser sharing that core also takes the load
+#                generator's CPU; at a fixed rate the load generator needs a fraction of its core and the difference
+#                from the baseline is the server's.
 #   slowloris     5,000 connections sending a header byte every 10 s
 #   noread        1,000 connections pipelining GETs of a 16 KiB static route and never reading
 #   reset         connect, request, TCP reset, at full speed (issue #10 item 1's pattern)
 #   rapidreset    h2c HEADERS + RST_STREAM at full speed
 #   continuation  h2c HEADERS followed by endless CONTINUATION frames
-# For each: normal r/s and p99 against the baseline, server RSS peak, wrk's errors (target 0, p99 within 2x, RSS
-# bounded by the server's limits), whether the server still answers, and the abuser's own counts.
+# For each: normal r/s and p99 against the baseline (both phases), server RSS peak, errors seen by the normal
+# clients (target 0, fixed-rate p99 within 2x, RSS bounded by the server's limits), whether the server still answers,
+# and the abuser's own counts.
 #
-# Usage: bench/abuse.sh [--transport iouring|epoll|sockets] [--duration 20] [--only kind,kind] [--port 18095] [--no-build]
-# Env: SERVER_CPUS (default 0), CLIENT_CPUS (default 1; wrk and the abuser share it). Writes bench/results/abuse-*.md.
+# Usage: bench/abuse.sh [--transport iouring|epoll|sockets] [--duration 20] [--rate 400] [--only kind,kind]
+#                       [--port 18095] [--no-build]
+# Env: SERVER_CPUS (default 0), CLIENT_CPUS (default 1; the load generators and the abuser share it).
+# Writes bench/results/abuse-*.md.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-transport=iouring duration=20 port=18095 build=1 only=""
+transport=iouring duration=20 port=18095 build=1 only="" rate=400
 while [ $# -gt 0 ]; do
   case $1 in
     --transport) transport=$2; shift 2 ;;
     --duration) duration=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
     --port) port=$2; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) die "unknown argument $1" ;;
   esac
 done
@@ -33,6 +43,7 @@ kinds=(slowloris noread reset rapidreset continuation)
 [ -n "$only" ] && IFS=, read -ra kinds <<<"$only"
 
 need_tool wrk wrk
+need_tool h2load nghttp2-client
 /usr/bin/python3 -c 'import asyncio' || die "/usr/bin/python3 is needed for bench/tools/abuse.py"
 # 5,000 slowloris sockets on each side: raise the soft limit to the hard one for the server and the abuser.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
@@ -50,7 +61,8 @@ banner=$(head -1 "$BENCH_TMP/hyperion-$transport-$port.log")
 log "warming up 20 s"
 taskset -c "$CLIENT_CPUS" wrk -t1 -c50 -d20s "$url" >/dev/null 2>&1
 
-# run_row <name> [abuser args]: wrk for $duration s (after a 5 s head start for the abuser), RSS sampled every 0.2 s.
+# run_row <name> [abuser args]: after a 5 s head start for the abuser, wrk for $duration s, then h2load at the fixed
+# rate for $duration s; RSS sampled every 0.2 s throughout.
 run_row() {
   local name=$1; shift
   local abuser="" rss_file="$BENCH_TMP/rss-$name" abuse_out="$BENCH_TMP/abuse-$name.txt"
@@ -64,18 +76,24 @@ run_row() {
   ( while [ ! -e "$BENCH_TMP/row.done" ]; do awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" >>"$rss_file"; sleep 0.2; done ) &
   local sampler=$!
   taskset -c "$CLIENT_CPUS" wrk -t1 -c50 -d"${duration}s" --timeout 5s --latency "$url" >"$BENCH_TMP/wrk-$name.txt" 2>&1
+  # h2load's per-request log goes to /dev/shm: on disk it would slow the load generator.
+  local h2log="/dev/shm/hyperion-abuse-h2load.$$.log"
+  taskset -c "$CLIENT_CPUS" h2load --h1 -c50 -t1 --rps "$rate" -D "$duration" --log-file="$h2log" "$url" >"$BENCH_TMP/fixed-$name.txt" 2>&1
+  /usr/bin/python3 "$BENCH_DIR/report.py" h2load "$BENCH_TMP/fixed-$name.txt" "$h2log" >"$BENCH_TMP/fixed-$name.csv"
+  rm -f "$h2log"
   touch "$BENCH_TMP/row.done"; wait "$sampler"; rm -f "$BENCH_TMP/row.done"
   [ -n "$abuser" ] && wait "$abuser"
   local alive=no
   curl -fsS -o /dev/null --max-time 3 "$url" && alive=yes
   echo "$name|$(sort -n "$rss_file" | tail -1)|$alive|$(tail -1 "$abuse_out" 2>/dev/null)" >>"$BENCH_TMP/rows"
   cp "$BENCH_TMP/wrk-$name.txt" "$BENCH_DIR/results/abuse-$transport-$stamp-wrk-$name.txt" 2>/dev/null
+  cp "$BENCH_TMP/fixed-$name.txt" "$BENCH_DIR/results/abuse-$transport-$stamp-fixed-$name.txt" 2>/dev/null
 }
 
 : >"$BENCH_TMP/rows"
 log "baseline: wrk alone"
 run_row baseline
-abuse_seconds=$((duration + 5))
+abuse_seconds=$((2 * duration + 5))
 for kind in "${kinds[@]}"; do
   log "row: $kind"
   case $kind in
@@ -90,9 +108,9 @@ done
 log "a final baseline, so drift over the run shows"
 run_row baseline-after
 
-/usr/bin/python3 - "$BENCH_TMP" "$banner" "$transport" "$duration" >"$out" <<'PY'
+/usr/bin/python3 - "$BENCH_TMP" "$banner" "$transport" "$duration" "$rate" >"$out" <<'PY'
 import re, sys, os
-tmp, banner, transport, duration = sys.argv[1:]
+tmp, banner, transport, duration, rate = sys.argv[1:]
 def unit(v, u): return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[u]
 rows = []
 for line in open(os.path.join(tmp, "rows")):
@@ -103,16 +121,22 @@ for line in open(os.path.join(tmp, "rows")):
     se = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", wrk)
     n2 = re.search(r"Non-2xx or 3xx responses: (\d+)", wrk)
     errors = (sum(map(int, se.groups())) if se else 0) + (int(n2.group(1)) if n2 else 0)
-    rows.append((name, rps, unit(*p99.groups()) if p99 else float("nan"), errors, int(rss or 0) / 1024, alive, counts))
+    done, frps, fp99, ferr, fnon2xx = open(os.path.join(tmp, f"fixed-{name}.csv")).read().strip().split(",")
+    errors += max(0, int(ferr)) + max(0, int(fnon2xx))
+    rows.append((name, rps, unit(*p99.groups()) if p99 else float("nan"), float(frps), float(fp99), errors, int(rss or 0) / 1024, alive, counts))
 base = rows[0]
-print(f"# bench/abuse.sh, {transport}, {duration} s per row\n")
-print(f"{banner}; server on core(s) {os.environ.get('SERVER_CPUS', '0')}, wrk and the abuser on {os.environ.get('CLIENT_CPUS', '1')}; wrk -t1 -c50 /hello\n")
-print("| row | normal r/s | vs baseline | p99 ms | p99 vs baseline | errors seen by normal clients | server RSS peak MiB | answers after | abuser counts |")
-print("|---|---|---|---|---|---|---|---|---|")
-for name, rps, p99, errors, rss, alive, counts in rows:
-    print(f"| {name} | {rps:,.0f} | {rps / base[1]:.2f}x | {p99:.2f} | {p99 / base[2]:.2f}x | {errors} | {rss:.1f} | {alive} | {counts.split(' ', 1)[-1] if counts else ''} |")
-verdict = all(r[3] == 0 and r[5] == "yes" and r[2] <= 2 * base[2] for r in rows)
-print(f"\nverdict: {'PASS' if verdict else 'FAIL'} (0 errors, p99 within 2x of the baseline, server answers after every row)")
+target_rps = 50 * int(rate)
+print(f"# bench/abuse.sh, {transport}, {duration} s per phase\n")
+print(f"{banner}; server on core(s) {os.environ.get('SERVER_CPUS', '0')}, load generators and the abuser on {os.environ.get('CLIENT_CPUS', '1')}; "
+      f"saturating: wrk -t1 -c50 /hello; fixed rate: h2load --h1 -c50 --rps {rate} (= {target_rps:,} r/s) /hello\n")
+print("| row | saturating r/s | vs baseline | wrk p99 ms | fixed-rate r/s | fixed-rate p99 ms | p99 vs baseline | errors seen by normal clients | server RSS peak MiB | answers after | abuser counts |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for name, rps, p99, frps, fp99, errors, rss, alive, counts in rows:
+    print(f"| {name} | {rps:,.0f} | {rps / base[1]:.2f}x | {p99:.2f} | {frps:,.0f} | {fp99:.2f} | {fp99 / base[4]:.2f}x | {errors} | {rss:.1f} | {alive} | {counts.split(' ', 1)[-1] if counts else ''} |")
+# The fixed-rate phase decides latency: its load leaves the server room, so its p99 is what abuse adds. A fixed-rate
+# phase that fell below 95% of its rate means the server (or the shared client core) could not keep up.
+verdict = all(r[5] == 0 and r[7] == "yes" and r[4] <= 2 * base[4] and r[3] >= 0.95 * target_rps for r in rows)
+print(f"\nverdict: {'PASS' if verdict else 'FAIL'} (0 errors; at the fixed rate, every request rate held and p99 within 2x of the baseline; server answers after every row)")
 PY
 cat "$out"
 echo "abuse: $out"

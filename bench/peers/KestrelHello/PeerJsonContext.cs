@@ -4,4 +4,5 @@ namespace KestrelHello;
 
 /// <summary>Source-generated JSON metadata, as a trimmed minimal API would use.</summary>
 [JsonSerializable(typeof(Message))]
+[JsonSerializable(typeof(Todo))]
 internal sealed partial class PeerJsonContext : JsonSerializerContext;
