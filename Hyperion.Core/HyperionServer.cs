@@ -131,33 +131,38 @@ public sealed class HyperionServer : IAsyncDisposable
     /// <summary>A static route with a byte body; see <see cref="HandleStatic(string, string, string, string, int, IEnumerable{ValueTuple{string, string}}?)"/>.</summary>
     public void HandleStatic(string method, string path, ReadOnlyMemory<byte> body, string contentType, int status = 200, IEnumerable<(string Name, string Value)>? headers = null)
     {
-        method = CheckRoute(method, path);
+        var (interned, pattern) = CheckRoute(method, path);
+        if (pattern.IsTemplate)
+        {
+            throw new ArgumentException($"'{path}' is a route template; static routes are pre-built responses for one exact path. Use Handle for templates.", nameof(path));
+        }
+
         var response = new StaticResponse(status, contentType ?? throw new ArgumentNullException(nameof(contentType)), body.ToArray(), headers, Options.ServerHeader);
-        Routes.Add(new RouteEntry { Kind = RouteKind.Static, Method = method, Path = path, Static = response });
+        Routes.Add(new RouteEntry { Kind = RouteKind.Static, Method = interned, Path = path, Pattern = pattern, Static = response });
     }
 
     /// <summary>A dynamic-block route: a synchronous delegate over the env, run inline on the connection's loop.</summary>
     public void Handle(string method, string path, Func<RackEnv, RackResponse> handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        method = CheckRoute(method, path);
-        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = method, Path = path, Sync = handler });
+        var (interned, pattern) = CheckRoute(method, path);
+        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = interned, Path = path, Pattern = pattern, Sync = handler });
     }
 
     /// <summary>A dynamic-block route with an asynchronous delegate; it runs inline until its first real await.</summary>
     public void Handle(string method, string path, Func<RackEnv, ValueTask<RackResponse>> handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        method = CheckRoute(method, path);
-        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = method, Path = path, Async = handler });
+        var (interned, pattern) = CheckRoute(method, path);
+        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = interned, Path = path, Pattern = pattern, Async = handler });
     }
 
     /// <summary>A legacy route: the handler receives a fully read <see cref="Request"/>.</summary>
     public void Handle(string method, string path, IRequestHandler handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        method = CheckRoute(method, path);
-        Routes.Add(new RouteEntry { Kind = RouteKind.Legacy, Method = method, Path = path, Legacy = handler });
+        var (interned, pattern) = CheckRoute(method, path);
+        Routes.Add(new RouteEntry { Kind = RouteKind.Legacy, Method = interned, Path = path, Pattern = pattern, Legacy = handler });
     }
 
     /// <summary>
@@ -200,7 +205,8 @@ public sealed class HyperionServer : IAsyncDisposable
     /// <summary>Adds a hook run after a response has been written (response null and exception set when the request failed).</summary>
     public void OnRequestEnd(Action<RackEnv, RackResponse?, Exception?> hook) => Hooks.AddEnd(hook ?? throw new ArgumentNullException(nameof(hook)));
 
-    private static string CheckRoute(string method, string path)
+    /// <summary>Validates a registration and parses its path (an exact path or a template); returns the interned method.</summary>
+    private static (string Method, RoutePattern Pattern) CheckRoute(string method, string path)
     {
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(path);
@@ -214,7 +220,7 @@ public sealed class HyperionServer : IAsyncDisposable
             throw new ArgumentException($"'{path}' is not a valid route path: it must start with '/' and hold only visible ASCII, without '?' or '#'.", nameof(path));
         }
 
-        return KnownMethods.Intern(method);
+        return (KnownMethods.Intern(method), RoutePattern.Parse(path));
     }
 
     // ---------------- lifecycle ----------------
