@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Hyperion.Internal.Http1;
 using Hyperion.Internal.Http;
 
@@ -41,6 +43,9 @@ public sealed class RackEnv
     private Internal.Routing.RouteEntry? _matchedEntry;
     private Internal.Routing.PathRoutes? _matchedRoutes;
     private bool _matchedAsterisk;
+    private QueryValues? _queryValues;
+    private bool _queryParsed;
+    private Internal.Http.IRequestLifetime? _lifetime;
 
     internal RackEnv()
     {
@@ -73,7 +78,82 @@ public sealed class RackEnv
     public string QueryString
     {
         get => _query ??= _queryStart < 0 ? string.Empty : Encoding.ASCII.GetString(_head, _queryStart, _queryLength);
-        set => _query = value ?? throw new ArgumentNullException(nameof(value));
+        set
+        {
+            _query = value ?? throw new ArgumentNullException(nameof(value));
+            _queryParsed = false;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="QueryString"/> parsed as form-urlencoded pairs (repeated names keep every value; see
+    /// <see cref="QueryValues"/>). Parsed on first use; setting <see cref="QueryString"/> parses again.
+    /// </summary>
+    public QueryValues Query
+    {
+        get
+        {
+            var values = _queryValues ??= new QueryValues();
+            if (!_queryParsed)
+            {
+                values.Parse(QueryString);
+                _queryParsed = true;
+            }
+
+            return values;
+        }
+    }
+
+    /// <summary>
+    /// Cancelled when the client goes away while the request runs: on HTTP/1.1 the connection is closed or reset
+    /// (noticed once the request body has been read), on HTTP/2 the stream is reset or the connection ends. Costs
+    /// nothing until read. <see cref="CancellationToken.None"/> for the in-process client.
+    /// </summary>
+    public CancellationToken RequestAborted => _lifetime?.RequestAborted ?? CancellationToken.None;
+
+    /// <summary>
+    /// Reads the body as JSON into a <typeparamref name="T"/> with a source-generated <paramref name="typeInfo"/>
+    /// (<c>MyJsonContext.Default.Todo</c>; no reflection, so it is trimming- and AOT-safe). The Content-Type must be
+    /// <c>application/json</c> or a <c>+json</c> type, else <see cref="HttpStatusException"/> 415; a body that is not
+    /// valid JSON for <typeparamref name="T"/> gives <see cref="HttpStatusException"/> 400. Left unhandled, either
+    /// answers the client with that status and a short text body.
+    /// </summary>
+    public async ValueTask<T?> ReadJsonAsync<T>(JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        if (!IsJsonMediaType(ContentType))
+        {
+            throw new HttpStatusException(415, "Unsupported Media Type: expected application/json.");
+        }
+
+        try
+        {
+            return await JsonSerializer.DeserializeAsync(Body, typeInfo, cancellationToken).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            throw new HttpStatusException(400, "Bad Request: the body is not valid JSON for this resource.", ex);
+        }
+    }
+
+    /// <summary>RFC 8259 §11 and RFC 6839 §3.1: <c>application/json</c> or any <c>type/subtype+json</c>, parameters ignored.</summary>
+    internal static bool IsJsonMediaType(string? contentType)
+    {
+        if (contentType is null)
+        {
+            return false;
+        }
+
+        var media = contentType.AsSpan();
+        int semicolon = media.IndexOf(';');
+        if (semicolon >= 0)
+        {
+            media = media[..semicolon];
+        }
+
+        media = media.Trim();
+        return media.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || (media.EndsWith("+json", StringComparison.OrdinalIgnoreCase) && media.IndexOf('/') > 0);
     }
 
     /// <summary>Rack's SCRIPT_NAME: the mount point of the app; empty unless middleware sets it.</summary>
@@ -407,8 +487,14 @@ public sealed class RackEnv
         _matchChanged = false;
     }
 
+    /// <summary>The protocol side of <see cref="RequestAborted"/>: set while the request runs.</summary>
+    internal void SetLifetime(Internal.Http.IRequestLifetime? lifetime) => _lifetime = lifetime;
+
     internal void Reset()
     {
+        _queryValues?.Clear();
+        _queryParsed = false;
+        _lifetime = null;
         _method = "GET";
         _matchChanged = false;
         _matchedEntry = null;

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Hyperion;
 
@@ -20,6 +23,12 @@ public readonly struct RackResponse
     private readonly IReadOnlyList<(string Name, string Value)>? _headers;
     private readonly object? _body;
     private readonly ReadOnlyMemory<byte> _bytes;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_jsonBuffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_jsonWriter;
 
     private RackResponse(int status, IReadOnlyList<(string Name, string Value)>? headers, string? contentType, ResponseBodyKind kind, object? body, ReadOnlyMemory<byte> bytes)
     {
@@ -81,6 +90,45 @@ public readonly struct RackResponse
     /// <summary>A byte response.</summary>
     public static RackResponse Bytes(int status, ReadOnlyMemory<byte> body, string contentType = "application/octet-stream")
         => new(status, null, contentType, ResponseBodyKind.Bytes, null, body);
+
+    /// <summary>
+    /// A JSON response: <paramref name="value"/> serialized as UTF-8 with a source-generated
+    /// <paramref name="typeInfo"/> (<c>MyJsonContext.Default.Todo</c>; no reflection, so trimming- and AOT-safe),
+    /// <c>Content-Type: application/json; charset=utf-8</c> and a Content-Length. The Utf8JsonWriter writes into a
+    /// per-thread buffer reused across responses (no string, no intermediate growth); the body is one array of
+    /// exactly the encoded length.
+    /// </summary>
+    public static RackResponse Json<T>(int status, T value, JsonTypeInfo<T> typeInfo)
+    {
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        var buffer = t_jsonBuffer ??= new ArrayBufferWriter<byte>(1024);
+        var writer = t_jsonWriter;
+        if (writer is null)
+        {
+            writer = t_jsonWriter = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
+        }
+        else
+        {
+            writer.Reset(buffer);
+        }
+
+        try
+        {
+            JsonSerializer.Serialize(writer, value, typeInfo);
+            writer.Flush();
+            return new(status, null, "application/json; charset=utf-8", ResponseBodyKind.Bytes, null, buffer.WrittenSpan.ToArray());
+        }
+        finally
+        {
+            buffer.ResetWrittenCount();
+            if (buffer.Capacity > 1024 * 1024)
+            {
+                // One huge document must not pin its buffer to the thread for good.
+                t_jsonBuffer = null;
+                t_jsonWriter = null;
+            }
+        }
+    }
 
     /// <summary>A response without a body (Content-Length: 0).</summary>
     public static RackResponse Empty(int status, IReadOnlyList<(string Name, string Value)>? headers = null)

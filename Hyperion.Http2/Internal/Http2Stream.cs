@@ -13,7 +13,7 @@ namespace Hyperion.Http2.Internal;
 /// One request/response exchange on a stream (RFC 9113 §5.1, §8.1). The read loop feeds it DATA; it runs
 /// the shared dispatch core and writes its response as HEADERS, DATA and trailing HEADERS frames.
 /// </summary>
-internal sealed partial class Http2Stream : IRequestBodyReader
+internal sealed partial class Http2Stream : IRequestBodyReader, IRequestLifetime
 {
     private readonly Http2Connection _connection;
     private readonly int _initialReceiveWindow;
@@ -52,6 +52,9 @@ internal sealed partial class Http2Stream : IRequestBodyReader
     public int Id { get; }
 
     public RackEnv Env { get; }
+
+    /// <summary>RST_STREAM from the client, or the connection ending, cancels <see cref="RackEnv.RequestAborted"/>.</summary>
+    CancellationToken IRequestLifetime.RequestAborted => _aborted.Token;
 
     /// <summary>Who ended or reset the stream and its windows; outlives this object in the connection's memory of closed streams.</summary>
     public Http2StreamState State { get; }
@@ -402,6 +405,8 @@ internal sealed partial class Http2Stream : IRequestBodyReader
                     env.BodyStream.Attach(this);
                 }
 
+                env.SetLifetime(this);
+
                 _isHead = ReferenceEquals(env.Method, KnownMethods.Head);
                 var entry = RequestDispatcher.Begin(server, env, _asterisk, out var routes);
                 if (entry is not null && entry.Kind == RouteKind.Static)
@@ -471,10 +476,14 @@ internal sealed partial class Http2Stream : IRequestBodyReader
             }
             else
             {
-                server.Log.AppError(Env.Method, Env.Path, ex);
+                if (ErrorResponses.IsAppFault(ex))
+                {
+                    server.Log.AppError(Env.Method, Env.Path, ex);
+                }
+
                 if (!_headersSent)
                 {
-                    await WriteSimpleAsync(500).ConfigureAwait(false);
+                    await WriteResponseAsync(ErrorResponses.For(ex)).ConfigureAwait(false);
                     return;
                 }
             }

@@ -24,7 +24,7 @@ internal enum ConnectionPhase
 /// answer each in order (inline when the route completes synchronously), flush once per read batch.
 /// The same code serves sockets and the in-process client.
 /// </summary>
-internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolConnection, ITimeoutHandler
+internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolConnection, ITimeoutHandler, IRequestLifetime
 {
     private readonly HyperionServer _server;
     private readonly HyperionOptions _options;
@@ -362,6 +362,8 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         }
 
         BeginBody(env);
+        env.SetLifetime(this);
+        _watchState = WatchAllowed;
 
         var entry = RequestDispatcher.Begin(_server, env, _head.AsteriskForm, out var routes);
         RackResponse response = default;
@@ -391,6 +393,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
             finally
             {
                 // The 400 may fail on a transport that is gone; the end hooks run all the same.
+                _watchState = WatchIdle;
                 RequestDispatcher.End(_server, env, response, error);
             }
 
@@ -403,6 +406,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
             OnAppError(env, ex);
         }
 
+        await StopDisconnectWatchAsync().ConfigureAwait(false);
         RequestDispatcher.End(_server, env, response, error);
 
         if (_server.IsStopping)
@@ -447,6 +451,8 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
 
     private void OnAppError(RackEnv env, Exception ex)
     {
+        // The connection can serve the next request only when this one's body was read to its end.
+        bool keepAlive = _keepAlive && _bodyDone;
         _keepAlive = false;
         if (IsAborted)
         {
@@ -462,8 +468,15 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         }
         else if (!_responseStarted)
         {
-            _server.Log.AppError(env.Method, env.Path, ex);
-            WriteSimple(500);
+            if (ErrorResponses.IsAppFault(ex))
+            {
+                _server.Log.AppError(env.Method, env.Path, ex);
+            }
+
+            _keepAlive = keepAlive;
+
+            // A text body is written synchronously into the output (no await can be pending).
+            WriteResponseAsync(env, ErrorResponses.For(ex)).GetAwaiter().GetResult();
         }
         else
         {
