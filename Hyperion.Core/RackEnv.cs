@@ -46,10 +46,12 @@ public sealed class RackEnv
     private QueryValues? _queryValues;
     private bool _queryParsed;
     private Internal.Http.IRequestLifetime? _lifetime;
+    private long? _maxRequestBodySize;
+    private bool _bodyReadStarted;
 
     internal RackEnv()
     {
-        Body = new RequestBodyStream();
+        Body = new RequestBodyStream(this);
     }
 
     /// <summary>The request method, e.g. <c>GET</c>.</summary>
@@ -110,6 +112,54 @@ public sealed class RackEnv
     /// nothing until read. <see cref="CancellationToken.None"/> for the in-process client.
     /// </summary>
     public CancellationToken RequestAborted => _lifetime?.RequestAborted ?? CancellationToken.None;
+
+    /// <summary>
+    /// The largest request body this request may have, in bytes; null for no limit. Starts as
+    /// <see cref="HyperionOptions.MaxRequestBodySize"/>; a middleware or the handler may change it before the body is
+    /// first read (afterwards setting it throws). A declared Content-Length over it fails the first read with 413
+    /// before a byte of the body is read (and before <c>100 Continue</c> is sent); a chunked (HTTP/2: undeclared)
+    /// body fails with 413 once it grows past it. A handler that never reads the body answers as it likes; HTTP/1.1
+    /// then closes the connection rather than drain a body over the limit.
+    /// </summary>
+    public long? MaxRequestBodySize
+    {
+        get => _maxRequestBodySize;
+        set
+        {
+            if (_bodyReadStarted)
+            {
+                throw new InvalidOperationException("MaxRequestBodySize can only change before the request body is first read.");
+            }
+
+            if (value is < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "A body size limit is not negative.");
+            }
+
+            _maxRequestBodySize = value;
+        }
+    }
+
+    /// <summary>True once rack.input was first read: the body limit is fixed from then on.</summary>
+    internal bool BodyReadStarted => Volatile.Read(ref _bodyReadStarted);
+
+    /// <summary>Called by rack.input before its first read: fixes the limit and refuses a declared length over it.</summary>
+    internal void StartBodyRead()
+    {
+        Volatile.Write(ref _bodyReadStarted, true);
+        if (ContentLength is long declared && _maxRequestBodySize is long max && declared > max)
+        {
+            // Refused before a byte of the body is read; with Expect: 100-continue the client never sends it.
+            throw new Internal.Http.BadRequestException(Internal.Http.RejectionReason.BodyTooLarge);
+        }
+    }
+
+    /// <summary>Each request starts from the server's limit (set by the dispatcher when the request begins).</summary>
+    internal void InitBodyLimit(long? max)
+    {
+        _maxRequestBodySize = max;
+        _bodyReadStarted = false;
+    }
 
     /// <summary>
     /// Reads the body as JSON into a <typeparamref name="T"/> with a source-generated <paramref name="typeInfo"/>
@@ -495,6 +545,8 @@ public sealed class RackEnv
         _queryValues?.Clear();
         _queryParsed = false;
         _lifetime = null;
+        _maxRequestBodySize = null;
+        _bodyReadStarted = false;
         _method = "GET";
         _matchChanged = false;
         _matchedEntry = null;

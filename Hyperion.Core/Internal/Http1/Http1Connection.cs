@@ -349,13 +349,6 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         _responseStarted = false;
         _responseStatus = 0;
 
-        if (_head.ContentLength >= 0 && _options.MaxRequestBodySize is long max && _head.ContentLength > max)
-        {
-            // Refuse before reading a byte of the body; with Expect: 100-continue the client never sends it.
-            await RejectAsync(env, RejectionReason.BodyTooLarge).ConfigureAwait(false);
-            return false;
-        }
-
         if (_head.HasUpgrade && _httpConnection.AllowsH2cUpgrade && await TryUpgradeH2cAsync(env).ConfigureAwait(false))
         {
             return false;
