@@ -109,7 +109,7 @@ public sealed class RackEnv
     /// <summary>
     /// Cancelled when the client goes away while the request runs: on HTTP/1.1 the connection is closed or reset
     /// (noticed once the request body has been read), on HTTP/2 the stream is reset or the connection ends. Costs
-    /// nothing until read. <see cref="CancellationToken.None"/> for the in-process client.
+    /// nothing until read.
     /// </summary>
     public CancellationToken RequestAborted => _lifetime?.RequestAborted ?? CancellationToken.None;
 

@@ -177,6 +177,31 @@ public abstract class ApiHelpersTests : TransportTests
     }
 
     [Fact]
+    public async Task A_handler_cancelled_by_RequestAborted_is_a_gone_client_not_an_app_error()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var ts = await StartAsync(s => s.Handle("GET", "/wait", async env =>
+        {
+            started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, env.RequestAborted); // throws when the client goes
+            return RackResponse.Text(200, "never");
+        }));
+        using (var c = await ts.ConnectAsync())
+        {
+            await c.SendAsync("GET /wait HTTP/1.1\r\nHost: a\r\n\r\n");
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+
+        for (int i = 0; i < 100 && !ts.Logged("ConnectionError"); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        ts.Logged("ConnectionError").Should().BeTrue();
+        ts.Logged("AppError").Should().BeFalse();
+    }
+
+    [Fact]
     public async Task RequestAborted_fires_when_an_HTTP2_client_resets_the_stream_and_the_connection_serves_on()
     {
         var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -447,7 +447,10 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         // The connection can serve the next request only when this one's body was read to its end.
         bool keepAlive = _keepAlive && _bodyDone;
         _keepAlive = false;
-        if (IsAborted)
+
+        // A handler cancelled by RequestAborted after the client closed: nobody is left to answer either.
+        bool clientGone = ex is OperationCanceledException && Volatile.Read(ref _aborted) is { IsCancellationRequested: true };
+        if (IsAborted || clientGone)
         {
             // Nobody is left to answer; an I/O error here is the abort itself, anything else is the app's.
             if (ex is IOException or OperationCanceledException)
