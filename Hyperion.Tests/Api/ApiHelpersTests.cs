@@ -177,6 +177,29 @@ public abstract class ApiHelpersTests : TransportTests
     }
 
     [Fact]
+    public async Task RequestAborted_asked_for_before_the_body_is_read_fires_after_the_body_when_the_client_closes()
+    {
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var ts = await StartAsync(s => s.Handle("POST", "/upload", async env =>
+        {
+            var token = env.RequestAborted;
+            using var reader = new StreamReader(env.Body);
+            (await reader.ReadToEndAsync()).Should().Be("hello");
+            return await WaitForAbortAsync(env, started, cancelled);
+        }));
+        using (var c = await ts.ConnectAsync())
+        {
+            await c.SendAsync("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n");
+            await Task.Delay(50); // the handler asks for the token while the body has not arrived
+            await c.SendAsync("hello");
+            await started.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+
+        await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task A_handler_cancelled_by_RequestAborted_is_a_gone_client_not_an_app_error()
     {
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

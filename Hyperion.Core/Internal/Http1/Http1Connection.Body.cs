@@ -116,6 +116,7 @@ internal sealed partial class Http1Connection
             int copied = ConsumeBody(result, destination.Span);
             if (copied > 0 || _bodyDone)
             {
+                OnBodyRead();
                 return copied;
             }
         }
@@ -140,6 +141,7 @@ internal sealed partial class Http1Connection
             read = ConsumeBody(result, destination);
             if (read > 0 || _bodyDone)
             {
+                OnBodyRead();
                 return true;
             }
 

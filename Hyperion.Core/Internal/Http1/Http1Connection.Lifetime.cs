@@ -17,6 +17,7 @@ internal sealed partial class Http1Connection
     private int _watchState;
     private Task? _watchTask;
     private CancellationTokenSource? _watchStop;
+    private bool _watchWanted;
 
     CancellationToken IRequestLifetime.RequestAborted
     {
@@ -25,10 +26,28 @@ internal sealed partial class Http1Connection
             var token = AbortedToken;
             if (Volatile.Read(ref _watchState) == WatchAllowed)
             {
+                // Asked before the body is read to its end: the watch starts when it is (see OnBodyRead).
+                _watchWanted = true;
                 StartDisconnectWatch();
             }
 
             return token;
+        }
+    }
+
+    /// <summary>A request starts: RequestAborted may start a watch until the request loop needs the input back.</summary>
+    private void AllowDisconnectWatch()
+    {
+        _watchWanted = false;
+        _watchState = WatchAllowed;
+    }
+
+    /// <summary>After each body read: once the body is complete the input is free for a watch the app asked for.</summary>
+    private void OnBodyRead()
+    {
+        if (_bodyDone && _watchWanted)
+        {
+            StartDisconnectWatch();
         }
     }
 

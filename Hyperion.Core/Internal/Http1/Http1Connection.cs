@@ -356,7 +356,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
 
         BeginBody(env);
         env.SetLifetime(this);
-        _watchState = WatchAllowed;
+        AllowDisconnectWatch();
 
         var entry = RequestDispatcher.Begin(_server, env, _head.AsteriskForm, out var routes);
         RackResponse response = default;
