@@ -208,7 +208,11 @@ public sealed class HyperionOptions
     /// <summary>Most header fields in one request (Host included; HTTP/2 counts :authority as Host); more gets 431. Default: 100.</summary>
     public int MaxRequestHeaderCount { get; set; } = 100;
 
-    /// <summary>Largest request body in bytes; a larger declared length gets 413 before the body is read. Null: no limit. Default: 30,000,000.</summary>
+    /// <summary>
+    /// Largest request body in bytes, each request's starting <see cref="RackEnv.MaxRequestBodySize"/> (which a middleware
+    /// or handler may change before reading): a larger declared length gets 413 at the first read, before a byte of the
+    /// body; a chunked one when it grows past it. Null: no limit. Default: 30,000,000.
+    /// </summary>
     public long? MaxRequestBodySize { get; set; } = 30_000_000;
 
     /// <summary>

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Hyperion.Internal.Http1;
 using Hyperion.Internal.Http;
 
@@ -41,10 +43,15 @@ public sealed class RackEnv
     private Internal.Routing.RouteEntry? _matchedEntry;
     private Internal.Routing.PathRoutes? _matchedRoutes;
     private bool _matchedAsterisk;
+    private QueryValues? _queryValues;
+    private bool _queryParsed;
+    private Internal.Http.IRequestLifetime? _lifetime;
+    private long? _maxRequestBodySize;
+    private bool _bodyReadStarted;
 
     internal RackEnv()
     {
-        Body = new RequestBodyStream();
+        Body = new RequestBodyStream(this);
     }
 
     /// <summary>The request method, e.g. <c>GET</c>.</summary>
@@ -79,7 +86,130 @@ public sealed class RackEnv
     public string QueryString
     {
         get => _query ??= _queryStart < 0 ? string.Empty : Encoding.ASCII.GetString(_head, _queryStart, _queryLength);
-        set => _query = value ?? throw new ArgumentNullException(nameof(value));
+        set
+        {
+            _query = value ?? throw new ArgumentNullException(nameof(value));
+            _queryParsed = false;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="QueryString"/> parsed as form-urlencoded pairs (repeated names keep every value; see
+    /// <see cref="QueryValues"/>). Parsed on first use; setting <see cref="QueryString"/> parses again.
+    /// </summary>
+    public QueryValues Query
+    {
+        get
+        {
+            var values = _queryValues ??= new QueryValues();
+            if (!_queryParsed)
+            {
+                values.Parse(QueryString);
+                _queryParsed = true;
+            }
+
+            return values;
+        }
+    }
+
+    /// <summary>
+    /// Cancelled when the client goes away while the request runs: on HTTP/1.1 the connection is closed or reset
+    /// (noticed once the request body has been read), on HTTP/2 the stream is reset or the connection ends. Costs
+    /// nothing until read.
+    /// </summary>
+    public CancellationToken RequestAborted => _lifetime?.RequestAborted ?? CancellationToken.None;
+
+    /// <summary>
+    /// The largest request body this request may have, in bytes; null for no limit. Starts as
+    /// <see cref="HyperionOptions.MaxRequestBodySize"/>; a middleware or the handler may change it before the body is
+    /// first read (afterwards setting it throws). A declared Content-Length over it fails the first read with 413
+    /// before a byte of the body is read (and before <c>100 Continue</c> is sent); a chunked (HTTP/2: undeclared)
+    /// body fails with 413 once it grows past it. A handler that never reads the body answers as it likes; HTTP/1.1
+    /// then closes the connection rather than drain a body over the limit.
+    /// </summary>
+    public long? MaxRequestBodySize
+    {
+        get => _maxRequestBodySize;
+        set
+        {
+            if (_bodyReadStarted)
+            {
+                throw new InvalidOperationException("MaxRequestBodySize can only change before the request body is first read.");
+            }
+
+            if (value is < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), value, "A body size limit is not negative.");
+            }
+
+            _maxRequestBodySize = value;
+        }
+    }
+
+    /// <summary>True once rack.input was first read: the body limit is fixed from then on.</summary>
+    internal bool BodyReadStarted => Volatile.Read(ref _bodyReadStarted);
+
+    /// <summary>Called by rack.input before its first read: fixes the limit and refuses a declared length over it.</summary>
+    internal void StartBodyRead()
+    {
+        Volatile.Write(ref _bodyReadStarted, true);
+        if (ContentLength is long declared && _maxRequestBodySize is long max && declared > max)
+        {
+            // Refused before a byte of the body is read; with Expect: 100-continue the client never sends it.
+            throw new Internal.Http.BadRequestException(Internal.Http.RejectionReason.BodyTooLarge);
+        }
+    }
+
+    /// <summary>Each request starts from the server's limit (set by the dispatcher when the request begins).</summary>
+    internal void InitBodyLimit(long? max)
+    {
+        _maxRequestBodySize = max;
+        _bodyReadStarted = false;
+    }
+
+    /// <summary>
+    /// Reads the body as JSON into a <typeparamref name="T"/> with a source-generated <paramref name="typeInfo"/>
+    /// (<c>MyJsonContext.Default.Todo</c>; no reflection, so it is trimming- and AOT-safe). The Content-Type must be
+    /// <c>application/json</c> or a <c>+json</c> type, else <see cref="HttpStatusException"/> 415; a body that is not
+    /// valid JSON for <typeparamref name="T"/> gives <see cref="HttpStatusException"/> 400. Left unhandled, either
+    /// answers the client with that status and a short text body.
+    /// </summary>
+    public async ValueTask<T?> ReadJsonAsync<T>(JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        if (!IsJsonMediaType(ContentType))
+        {
+            throw new HttpStatusException(415, "Unsupported Media Type: expected application/json.");
+        }
+
+        try
+        {
+            return await JsonSerializer.DeserializeAsync(Body, typeInfo, cancellationToken).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            throw new HttpStatusException(400, "Bad Request: the body is not valid JSON for this resource.", ex);
+        }
+    }
+
+    /// <summary>RFC 8259 §11 and RFC 6839 §3.1: <c>application/json</c> or any <c>type/subtype+json</c>, parameters ignored.</summary>
+    internal static bool IsJsonMediaType(string? contentType)
+    {
+        if (contentType is null)
+        {
+            return false;
+        }
+
+        var media = contentType.AsSpan();
+        int semicolon = media.IndexOf(';');
+        if (semicolon >= 0)
+        {
+            media = media[..semicolon];
+        }
+
+        media = media.Trim();
+        return media.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || (media.EndsWith("+json", StringComparison.OrdinalIgnoreCase) && media.IndexOf('/') > 0);
     }
 
     /// <summary>Rack's SCRIPT_NAME: the mount point of the app; empty unless middleware sets it.</summary>
@@ -417,8 +547,16 @@ public sealed class RackEnv
         _matchChanged = false;
     }
 
+    /// <summary>The protocol side of <see cref="RequestAborted"/>: set while the request runs.</summary>
+    internal void SetLifetime(Internal.Http.IRequestLifetime? lifetime) => _lifetime = lifetime;
+
     internal void Reset()
     {
+        _queryValues?.Clear();
+        _queryParsed = false;
+        _lifetime = null;
+        _maxRequestBodySize = null;
+        _bodyReadStarted = false;
         _method = "GET";
         _matchChanged = false;
         _matchedEntry = null;

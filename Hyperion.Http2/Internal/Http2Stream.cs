@@ -13,13 +13,14 @@ namespace Hyperion.Http2.Internal;
 /// One request/response exchange on a stream (RFC 9113 §5.1, §8.1). The read loop feeds it DATA; it runs
 /// the shared dispatch core and writes its response as HEADERS, DATA and trailing HEADERS frames.
 /// </summary>
-internal sealed partial class Http2Stream : IRequestBodyReader
+internal sealed partial class Http2Stream : IRequestBodyReader, IRequestLifetime
 {
     private readonly Http2Connection _connection;
     private readonly int _initialReceiveWindow;
     private readonly long _declaredLength;
     private readonly bool _asterisk;
     private readonly CancellationTokenSource _aborted = new();
+    private bool _limitFixed;
     private Pipe? _body;
     private long _received;
     private DataRateClock _bodyRate; // under _bodyLock
@@ -52,6 +53,9 @@ internal sealed partial class Http2Stream : IRequestBodyReader
     public int Id { get; }
 
     public RackEnv Env { get; }
+
+    /// <summary>RST_STREAM from the client, or the connection ending, cancels <see cref="RackEnv.RequestAborted"/>.</summary>
+    CancellationToken IRequestLifetime.RequestAborted => _aborted.Token;
 
     /// <summary>Who ended or reset the stream and its windows; outlives this object in the connection's memory of closed streams.</summary>
     public Http2StreamState State { get; }
@@ -102,9 +106,10 @@ internal sealed partial class Http2Stream : IRequestBodyReader
                 // The app side is finished or failed: nothing reads these bytes any more.
                 _connection.CreditConnectionWindow(data.Length);
             }
-            else if (_discarding || (_connection.Server.Options.MaxRequestBodySize is long max && _received > max))
+            else if (_discarding || (Volatile.Read(ref _limitFixed) && Env.MaxRequestBodySize is long max && _received > max))
             {
-                // Over MaxRequestBodySize: rack.input reads fail with 413; the bytes are credited back at once.
+                // Over the request's MaxRequestBodySize (fixed once the app reads; before that the stream window bounds
+                // what can arrive): rack.input reads fail with 413; the bytes are credited back at once.
                 _discarding = true;
                 _bodyWriterDone = true;
                 _connection.CreditConnectionWindow(data.Length);
@@ -166,6 +171,8 @@ internal sealed partial class Http2Stream : IRequestBodyReader
             return 0;
         }
 
+        FixBodyLimit();
+
         var reader = _body.Reader;
         while (true)
         {
@@ -207,6 +214,8 @@ internal sealed partial class Http2Stream : IRequestBodyReader
             return true;
         }
 
+        FixBodyLimit();
+
         try
         {
             return _body.Reader.TryRead(out var result) && TakeBody(_body.Reader, result, destination, out read);
@@ -215,6 +224,29 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         {
             // Reader completed after the stream ended.
             return true;
+        }
+    }
+
+    /// <summary>
+    /// The app's first read fixes the request's body limit (rack.input has checked the declared length): what arrived
+    /// before, while a middleware could still raise the limit, is held to it now; later DATA in <see cref="TryReceiveData"/>.
+    /// </summary>
+    private void FixBodyLimit()
+    {
+        if (_limitFixed)
+        {
+            return;
+        }
+
+        lock (_bodyLock)
+        {
+            Volatile.Write(ref _limitFixed, true);
+            if (!_bodyWriterDone && Env.MaxRequestBodySize is long max && Interlocked.Read(ref _received) > max)
+            {
+                _discarding = true;
+                _bodyWriterDone = true;
+                _body!.Writer.Complete(new BadRequestException(RejectionReason.BodyTooLarge));
+            }
         }
     }
 
@@ -389,31 +421,24 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         Exception? error = null;
         try
         {
-            if (_declaredLength >= 0 && server.Options.MaxRequestBodySize is long max && _declaredLength > max)
+            if (_body is not null)
             {
-                // Refuse before the body is read: the client learns at once (the body is then cut with RST_STREAM).
-                server.Log.Rejected(_connection.Context.RemoteText, env.Method, RejectionReason.BodyTooLarge, 413);
-                await WriteSimpleAsync(413).ConfigureAwait(false);
+                env.BodyStream.Attach(this);
+            }
+
+            env.SetLifetime(this);
+
+            _isHead = ReferenceEquals(env.Method, KnownMethods.Head);
+            var entry = RequestDispatcher.Begin(server, env, _asterisk, out var routes);
+            if (entry is not null && entry.Kind == RouteKind.Static)
+            {
+                response = entry.Static!.Response;
+                await WriteStaticAsync(entry.Static).ConfigureAwait(false);
             }
             else
             {
-                if (_body is not null)
-                {
-                    env.BodyStream.Attach(this);
-                }
-
-                _isHead = ReferenceEquals(env.Method, KnownMethods.Head);
-                var entry = RequestDispatcher.Begin(server, env, _asterisk, out var routes);
-                if (entry is not null && entry.Kind == RouteKind.Static)
-                {
-                    response = entry.Static!.Response;
-                    await WriteStaticAsync(entry.Static).ConfigureAwait(false);
-                }
-                else
-                {
-                    response = await RequestDispatcher.InvokeAsync(server, env, entry, routes, _asterisk).ConfigureAwait(false);
-                    await WriteResponseAsync(response).ConfigureAwait(false);
-                }
+                response = await RequestDispatcher.InvokeAsync(server, env, entry, routes, _asterisk).ConfigureAwait(false);
+                await WriteResponseAsync(response).ConfigureAwait(false);
             }
         }
         catch (Exception ex)
@@ -471,10 +496,14 @@ internal sealed partial class Http2Stream : IRequestBodyReader
             }
             else
             {
-                server.Log.AppError(Env.Method, Env.Path, ex);
+                if (ErrorResponses.IsAppFault(ex))
+                {
+                    server.Log.AppError(Env.Method, Env.Path, ex);
+                }
+
                 if (!_headersSent)
                 {
-                    await WriteSimpleAsync(500).ConfigureAwait(false);
+                    await WriteResponseAsync(ErrorResponses.For(ex)).ConfigureAwait(false);
                     return;
                 }
             }

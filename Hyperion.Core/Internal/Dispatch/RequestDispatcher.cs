@@ -12,6 +12,8 @@ internal static class RequestDispatcher
     /// <summary>Finds the route for the env's method and path (<paramref name="asteriskForm"/>: <c>OPTIONS *</c>) and runs the start hooks.</summary>
     public static RouteEntry? Begin(HyperionServer server, RackEnv env, bool asteriskForm, out PathRoutes? routes)
     {
+        // The body limit is checked when the body is first read, so the start hooks, middleware or the route can raise it.
+        env.InitBodyLimit(server.Options.MaxRequestBodySize);
         var hooks = server.Hooks;
         if (hooks.HasStart)
         {

@@ -30,6 +30,7 @@ internal sealed partial class Http1Connection
     private int _trailerBytes;
     private int _trailerCount;
     private BadRequestException? _bodyError;
+    private RackEnv? _bodyEnv;
 
     private void BeginBody(RackEnv env)
     {
@@ -43,6 +44,7 @@ internal sealed partial class Http1Connection
         _trailerBytes = 0;
         _trailerCount = 0;
         _bodyError = null;
+        _bodyEnv = env;
         _expectContinuePending = _head.ExpectContinue && _bodyActive && _head.Http11;
         env.ContentLength = _head.ContentLength >= 0 ? _head.ContentLength : null;
         if (_bodyActive)
@@ -114,6 +116,7 @@ internal sealed partial class Http1Connection
             int copied = ConsumeBody(result, destination.Span);
             if (copied > 0 || _bodyDone)
             {
+                OnBodyRead();
                 return copied;
             }
         }
@@ -138,6 +141,7 @@ internal sealed partial class Http1Connection
             read = ConsumeBody(result, destination);
             if (read > 0 || _bodyDone)
             {
+                OnBodyRead();
                 return true;
             }
 
@@ -255,7 +259,7 @@ internal sealed partial class Http1Connection
                     copied += n;
                     _bodyRemaining -= n;
                     _bodyDecoded += n;
-                    if (_options.MaxRequestBodySize is long max && _bodyDecoded > max)
+                    if (_bodyEnv!.MaxRequestBodySize is long max && _bodyDecoded > max)
                     {
                         throw new BadRequestException(RejectionReason.BodyTooLarge);
                     }
@@ -503,6 +507,10 @@ internal sealed partial class Http1Connection
     }
 
     /// <summary>After the response: leave the connection at the next request, or decide to close it.</summary>
+    /// <summary>A declared body over the request's limit that the app did not read: it is never drained, the connection closes.</summary>
+    private bool UnreadBodyOverLimit
+        => _bodyActive && !_bodyDone && _head.ContentLength >= 0 && _bodyEnv!.MaxRequestBodySize is long max && _head.ContentLength > max;
+
     private async ValueTask FinishBodyAsync()
     {
         if (!_bodyActive)
@@ -516,10 +524,11 @@ internal sealed partial class Http1Connection
             return;
         }
 
-        if (_expectContinuePending || !_keepAlive)
+        if (_expectContinuePending || !_keepAlive || UnreadBodyOverLimit)
         {
             _context.Timeouts.StopRequestBody();
-            // The client was told nothing (or we close anyway): do not invite the body, close instead.
+            // The client was told nothing (or we close anyway, or the unread body is over the limit): do not invite
+            // or drain the body, close instead.
             _keepAlive = false;
             return;
         }

@@ -41,10 +41,10 @@ internal sealed partial class Http1Connection
 
     private void BeforeHead(int status)
     {
-        if (_server.IsStopping || _expectContinuePending)
+        if (_server.IsStopping || _expectContinuePending || UnreadBodyOverLimit)
         {
-            // Stopping, or the client still waits for 100-continue that the app never asked for:
-            // this response ends the connection (RFC 9110 §10.1.1 lets us skip the body by closing).
+            // Stopping, or the client still waits for 100-continue that the app never asked for, or the unread body is
+            // over the limit: this response ends the connection (RFC 9110 §10.1.1 lets us skip the body by closing).
             _keepAlive = false;
         }
 

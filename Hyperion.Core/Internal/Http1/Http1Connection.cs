@@ -24,7 +24,7 @@ internal enum ConnectionPhase
 /// answer each in order (inline when the route completes synchronously), flush once per read batch.
 /// The same code serves sockets and the in-process client.
 /// </summary>
-internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolConnection, ITimeoutHandler
+internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolConnection, ITimeoutHandler, IRequestLifetime
 {
     private readonly HyperionServer _server;
     private readonly HyperionOptions _options;
@@ -349,19 +349,14 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         _responseStarted = false;
         _responseStatus = 0;
 
-        if (_head.ContentLength >= 0 && _options.MaxRequestBodySize is long max && _head.ContentLength > max)
-        {
-            // Refuse before reading a byte of the body; with Expect: 100-continue the client never sends it.
-            await RejectAsync(env, RejectionReason.BodyTooLarge).ConfigureAwait(false);
-            return false;
-        }
-
         if (_head.HasUpgrade && _httpConnection.AllowsH2cUpgrade && await TryUpgradeH2cAsync(env).ConfigureAwait(false))
         {
             return false;
         }
 
         BeginBody(env);
+        env.SetLifetime(this);
+        AllowDisconnectWatch();
 
         var entry = RequestDispatcher.Begin(_server, env, _head.AsteriskForm, out var routes);
         RackResponse response = default;
@@ -391,6 +386,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
             finally
             {
                 // The 400 may fail on a transport that is gone; the end hooks run all the same.
+                _watchState = WatchIdle;
                 RequestDispatcher.End(_server, env, response, error);
             }
 
@@ -403,6 +399,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
             OnAppError(env, ex);
         }
 
+        await StopDisconnectWatchAsync().ConfigureAwait(false);
         RequestDispatcher.End(_server, env, response, error);
 
         if (_server.IsStopping)
@@ -447,8 +444,13 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
 
     private void OnAppError(RackEnv env, Exception ex)
     {
+        // The connection can serve the next request only when this one's body was read to its end.
+        bool keepAlive = _keepAlive && _bodyDone;
         _keepAlive = false;
-        if (IsAborted)
+
+        // A handler cancelled by RequestAborted after the client closed: nobody is left to answer either.
+        bool clientGone = ex is OperationCanceledException && Volatile.Read(ref _aborted) is { IsCancellationRequested: true };
+        if (IsAborted || clientGone)
         {
             // Nobody is left to answer; an I/O error here is the abort itself, anything else is the app's.
             if (ex is IOException or OperationCanceledException)
@@ -462,8 +464,15 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         }
         else if (!_responseStarted)
         {
-            _server.Log.AppError(env.Method, env.Path, ex);
-            WriteSimple(500);
+            if (ErrorResponses.IsAppFault(ex))
+            {
+                _server.Log.AppError(env.Method, env.Path, ex);
+            }
+
+            _keepAlive = keepAlive;
+
+            // A text body is written synchronously into the output (no await can be pending).
+            WriteResponseAsync(env, ErrorResponses.For(ex)).GetAwaiter().GetResult();
         }
         else
         {

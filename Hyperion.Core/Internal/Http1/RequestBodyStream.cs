@@ -1,7 +1,7 @@
 namespace Hyperion.Internal.Http1;
 
 /// <summary>rack.input: a read-only stream over the body as it arrives. Reused with its pooled env.</summary>
-internal sealed class RequestBodyStream : Stream
+internal sealed class RequestBodyStream(RackEnv env) : Stream
 {
     private IRequestBodyReader? _reader;
 
@@ -28,6 +28,18 @@ internal sealed class RequestBodyStream : Stream
         if (_reader is null || buffer.IsEmpty)
         {
             return new ValueTask<int>(0);
+        }
+
+        if (!env.BodyReadStarted)
+        {
+            try
+            {
+                env.StartBodyRead();
+            }
+            catch (Exception ex)
+            {
+                return ValueTask.FromException<int>(ex);
+            }
         }
 
         return _reader.ReadBodyAsync(buffer, cancellationToken);
@@ -85,6 +97,11 @@ internal sealed class RequestBodyStream : Stream
     /// </summary>
     private int ReadBufferedOnLoop(Span<byte> buffer)
     {
+        if (!env.BodyReadStarted)
+        {
+            env.StartBodyRead();
+        }
+
         if (_reader!.TryReadBufferedBody(buffer, out int read))
         {
             return read;
