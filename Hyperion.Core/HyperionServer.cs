@@ -52,6 +52,7 @@ public sealed class HyperionServer : IAsyncDisposable
         WriterOptions = new StreamPipeWriterOptions(pool, minimumBufferSize: PinnedBlockMemoryPool.BlockSize, leaveOpen: true);
         InMemoryPipeOptions = new PipeOptions(pool, minimumSegmentSize: PinnedBlockMemoryPool.BlockSize, useSynchronizationContext: false);
         _heartbeat = new Heartbeat(Options.TimeProvider, OnHeartbeat);
+        Watchdog = new LoopWatchdog(Options, Log);
     }
 
     /// <summary>The options this server was created with.</summary>
@@ -89,6 +90,15 @@ public sealed class HyperionServer : IAsyncDisposable
     internal Func<HyperionServer, PipeReader, PipeWriter, ConnectionContext, IProtocolConnection>? Http2ConnectionFactory { get; set; }
 
     internal RackApp? App { get; private set; }
+
+    /// <summary>The app's dispatch mode and watchdog state (named "the app" in log lines).</summary>
+    internal DispatchTarget AppDispatch { get; private set; } = new("the app", null);
+
+    /// <summary>The middleware chain around a request no route matched, when there is no app (it ends in 404 or 405).</summary>
+    internal DispatchTarget UnmatchedDispatch { get; } = new("the middleware (request matching no route)", null);
+
+    /// <summary>Notices inline callbacks that hold their thread too long; see <see cref="HyperionOptions.LoopStallThreshold"/>.</summary>
+    internal LoopWatchdog Watchdog { get; }
 
     /// <summary>The middleware chain around every non-static request.</summary>
     internal MiddlewarePipeline Pipeline { get; } = new();
@@ -136,35 +146,47 @@ public sealed class HyperionServer : IAsyncDisposable
         Routes.Add(new RouteEntry { Kind = RouteKind.Static, Method = method, Path = path, Static = response });
     }
 
-    /// <summary>A dynamic-block route: a synchronous delegate over the env, run inline on the connection's loop.</summary>
-    public void Handle(string method, string path, Func<RackEnv, RackResponse> handler)
+    /// <summary>
+    /// A dynamic-block route: a synchronous delegate over the env, run inline on the connection's loop unless
+    /// <paramref name="dispatch"/> (default: <see cref="HyperionOptions.DefaultDispatch"/>) says ThreadPool.
+    /// </summary>
+    public void Handle(string method, string path, Func<RackEnv, RackResponse> handler, DispatchMode? dispatch = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
         method = CheckRoute(method, path);
-        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = method, Path = path, Sync = handler });
+        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = method, Path = path, Sync = handler, RequestedDispatch = CheckDispatch(dispatch) });
     }
 
-    /// <summary>A dynamic-block route with an asynchronous delegate; it runs inline until its first real await.</summary>
-    public void Handle(string method, string path, Func<RackEnv, ValueTask<RackResponse>> handler)
+    /// <summary>A dynamic-block route with an asynchronous delegate; inline, it runs on the loop until its first real await.</summary>
+    public void Handle(string method, string path, Func<RackEnv, ValueTask<RackResponse>> handler, DispatchMode? dispatch = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
         method = CheckRoute(method, path);
-        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = method, Path = path, Async = handler });
+        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = method, Path = path, Async = handler, RequestedDispatch = CheckDispatch(dispatch) });
     }
 
     /// <summary>A legacy route: the handler receives a fully read <see cref="Request"/>.</summary>
-    public void Handle(string method, string path, IRequestHandler handler)
+    public void Handle(string method, string path, IRequestHandler handler, DispatchMode? dispatch = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
         method = CheckRoute(method, path);
-        Routes.Add(new RouteEntry { Kind = RouteKind.Legacy, Method = method, Path = path, Legacy = handler });
+        Routes.Add(new RouteEntry { Kind = RouteKind.Legacy, Method = method, Path = path, Legacy = handler, RequestedDispatch = CheckDispatch(dispatch) });
     }
 
     /// <summary>
     /// Sets the Rack-like app for every request the route table does not match. Without an app a miss
-    /// is 404, and a path registered only for other methods is 405 with an Allow header.
+    /// is 404, and a path registered only for other methods is 405 with an Allow header. <paramref name="dispatch"/>
+    /// (default: <see cref="HyperionOptions.DefaultDispatch"/>) says where it and the middleware around it run.
     /// </summary>
-    public void Run(RackApp app) => App = app ?? throw new ArgumentNullException(nameof(app));
+    public void Run(RackApp app, DispatchMode? dispatch = null)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        AppDispatch = new DispatchTarget("the app", CheckDispatch(dispatch));
+        App = app;
+    }
+
+    private static DispatchMode? CheckDispatch(DispatchMode? dispatch)
+        => dispatch is { } mode && !Enum.IsDefined(mode) ? throw new ArgumentOutOfRangeException(nameof(dispatch)) : dispatch;
 
     /// <summary>
     /// Adds a middleware, Rack's <c>use</c>: <paramref name="middleware"/> receives the next handler and returns the

@@ -199,6 +199,9 @@ internal sealed partial class Http2Stream : IRequestBodyReader
         }
     }
 
+    /// <summary>END_STREAM received: every DATA byte is in the body pipe.</summary>
+    public bool IsBodyFullyBuffered => _body is null || RequestEnded;
+
     public bool TryReadBufferedBody(Span<byte> destination, out int read)
     {
         read = 0;

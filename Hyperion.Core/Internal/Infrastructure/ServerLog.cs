@@ -65,6 +65,14 @@ internal sealed class ServerLog
     private static readonly Action<ILogger, string, double, Exception?> ResponseRateMessage =
         LoggerMessage.Define<string, double>(LogLevel.Information, new EventId(13, "MinResponseDataRate"), "Closed connection {Remote}: it read the response slower than MinResponseDataRate ({Rate} B/s)");
 
+    private static readonly Action<ILogger, string, string, long, string, long, Exception?> LoopStallMessage =
+        LoggerMessage.Define<string, string, long, string, long>(LogLevel.Warning, new EventId(40, "LoopStall"),
+            "{Route} held {Thread} for {Elapsed} ms{Running} (LoopStallThreshold {Threshold} ms): requests behind it on that thread waited");
+
+    private static readonly Action<ILogger, string, Exception?> RouteOffloadedMessage =
+        LoggerMessage.Define<string>(LogLevel.Warning, new EventId(41, "RouteOffloaded"),
+            "{Route} now runs on the thread pool (DispatchMode.ThreadPool) because it blocked inline; register it with DispatchMode.ThreadPool, or make it truly async, to silence this");
+
     private readonly ILogger _logger;
 
     public ServerLog(ILoggerFactory? factory)
@@ -111,4 +119,10 @@ internal sealed class ServerLog
     public void ConnectionLimit(string remote) => OverloadMessage(_logger, remote, null);
 
     public void TlsHandshakeFailed(string remote, string reason) => TlsHandshakeFailedMessage(_logger, remote, reason, null);
+
+    /// <summary>A route held the thread it ran inline on beyond the threshold (<paramref name="stillRunning"/>: seen by the monitor).</summary>
+    public void LoopStall(string route, string thread, long elapsedMs, bool stillRunning, long thresholdMs)
+        => LoopStallMessage(_logger, route, thread, elapsedMs, stillRunning ? " and is still running" : string.Empty, thresholdMs, null);
+
+    public void RouteOffloaded(string route) => RouteOffloadedMessage(_logger, route, null);
 }
