@@ -29,6 +29,7 @@ public sealed class InProcessDispatchTests
 
         (await client.GetStringAsync("/pool")).Should().Be("pool");
         (await client.GetStringAsync("/slow")).Should().Be("inline");
+        (await client.GetStringAsync("/slow")).Should().Be("inline");
         (await client.GetStringAsync("/slow")).Should().Be("pool");
         logs.Lines.Should().ContainSingle(l => l.EventId.Name == "LoopStall" && l.Message.StartsWith("GET /slow held ", StringComparison.Ordinal));
         logs.Lines.Should().ContainSingle(l => l.EventId.Name == "RouteOffloaded");

@@ -9,6 +9,7 @@ internal sealed class DispatchTarget
 {
     private readonly DispatchMode? _requested;
     private volatile bool _offloaded;
+    private volatile bool _warm;
     private int _warned;
 
     public DispatchTarget(string name, DispatchMode? requested)
@@ -19,6 +20,17 @@ internal sealed class DispatchTarget
 
     /// <summary>How the log names it, e.g. <c>GET /todos</c> or <c>the app</c>.</summary>
     public string Name { get; }
+
+    /// <summary>False until its first inline call returned: that call includes JIT compilation and first-use setup.</summary>
+    public bool Warm => _warm;
+
+    public void MarkWarm()
+    {
+        if (!_warm)
+        {
+            _warm = true;
+        }
+    }
 
     /// <summary>True once the watchdog switched it to the thread pool.</summary>
     public bool Offloaded => _offloaded;

@@ -11,6 +11,12 @@ namespace Hyperion.Internal.Dispatch;
 /// </summary>
 internal sealed class LoopWatchdog
 {
+    /// <summary>
+    /// A target's first call may take this many thresholds: it pays for JIT compilation and first-use setup (a JSON
+    /// serializer's metadata, a connection pool), which must not move a fast route to the pool for good.
+    /// </summary>
+    public const int FirstCallAllowance = 10;
+
     private readonly TimeProvider _time;
     private readonly ServerLog _log;
     private readonly long _thresholdTicks;
@@ -45,7 +51,9 @@ internal sealed class LoopWatchdog
     public void Returned(DispatchTarget target, long start)
     {
         long elapsed = _time.GetTimestamp() - start;
-        if (elapsed > _thresholdTicks)
+        long limit = LimitFor(target);
+        target.MarkWarm();
+        if (elapsed > limit)
         {
             var thread = Thread.CurrentThread;
             string where = Transport.Loops.TransportLoop.IsLoopThread ? $"loop thread {thread.Name}" : $"thread {thread.Name ?? thread.ManagedThreadId.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
@@ -127,7 +135,7 @@ internal sealed class LoopWatchdog
 
             var target = slot.Target;
             long start = slot.Start;
-            if (slot.Active != call || target is null || now - start <= _thresholdTicks)
+            if (slot.Active != call || target is null || now - start <= LimitFor(target))
             {
                 continue;
             }
@@ -136,6 +144,8 @@ internal sealed class LoopWatchdog
             OnStall(target, $"loop thread {slot.ThreadName}", now - start, stillRunning: true);
         }
     }
+
+    private long LimitFor(DispatchTarget target) => target.Warm ? _thresholdTicks : _thresholdTicks * FirstCallAllowance;
 
     private void OnStall(DispatchTarget target, string where, long elapsedTicks, bool stillRunning)
     {
