@@ -285,8 +285,14 @@ public sealed class HyperionOptions
     /// <summary>Value of the <c>Server</c> response header; null omits it. Default: "Hyperion".</summary>
     public string? ServerHeader { get; set; } = "Hyperion";
 
-    /// <summary>Logger factory for access and error logs. Default: none (no logging).</summary>
+    /// <summary>
+    /// Logger factory for access and error logs. Default: none, and then warnings and errors (handler exceptions, loop
+    /// stalls, transport fallback) go to stderr, one line each; Information and below are not written.
+    /// </summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>Where the no-LoggerFactory lines go; null is <see cref="Console.Error"/>. Tests capture it per server.</summary>
+    internal TextWriter? StandardError { get; set; }
 
     /// <summary>The one rule both protocols apply: with this much written and not yet flushed, flush (and wait for the drain) before parsing more.</summary>
     internal bool IsOverUnflushedBound(long unflushed) => MaxUnflushedResponseBytes is long max && unflushed >= max;

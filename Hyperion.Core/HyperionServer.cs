@@ -43,7 +43,7 @@ public sealed class HyperionServer : IAsyncDisposable
     {
         Options = options ?? new HyperionOptions();
         Options.Validate();
-        Log = new ServerLog(Options.LoggerFactory);
+        Log = new ServerLog(Options.LoggerFactory, Options.StandardError);
         ServerHeaderLine = Options.ServerHeader is null ? [] : Encoding.Latin1.GetBytes($"Server: {Options.ServerHeader}\r\n");
         _envPool = new DefaultObjectPool<RackEnv>(new EnvPolicy(), Environment.ProcessorCount * 8);
         var pool = new PinnedBlockMemoryPool();
@@ -262,7 +262,7 @@ public sealed class HyperionServer : IAsyncDisposable
             Pipeline.Compose(this);
         }
 
-        var kind = ChooseTransport(out string why);
+        var kind = ChooseTransport(out string why, out bool fellBack);
         if (kind is TransportKind.IoUring or TransportKind.Epoll)
         {
             var loops = kind == TransportKind.IoUring
@@ -303,7 +303,15 @@ public sealed class HyperionServer : IAsyncDisposable
         _listenerSettings = listeners;
         ActiveTransport = kind;
         EnsureHeartbeat();
-        Log.Transport(kind switch { TransportKind.IoUring => "io_uring", TransportKind.Epoll => "epoll", _ => "sockets" }, why);
+        string transportName = kind switch { TransportKind.IoUring => "io_uring", TransportKind.Epoll => "epoll", _ => "sockets" };
+        if (fellBack)
+        {
+            Log.TransportFallback(transportName, why);
+        }
+        else
+        {
+            Log.Transport(transportName, why);
+        }
         for (int i = 0; i < _endpoints.Count; i++)
         {
             Log.Listening($"{SchemeOf(i)}://{_endpoints[i]}");
@@ -333,8 +341,9 @@ public sealed class HyperionServer : IAsyncDisposable
         return new ListenerSettings(Options.TlsFor(endpoint), protocols);
     }
 
-    private TransportKind ChooseTransport(out string why)
+    private TransportKind ChooseTransport(out string why, out bool fellBack)
     {
+        fellBack = false;
         var kind = Options.Transport;
         string? env = Environment.GetEnvironmentVariable("HYPERION_IO_URING");
         if (env == "1")
@@ -373,6 +382,7 @@ public sealed class HyperionServer : IAsyncDisposable
             }
 
             why = $"io_uring unavailable, falling back to {FallbackName}: {reason}";
+            fellBack = true;
         }
 
         return OperatingSystem.IsLinux() ? TransportKind.Epoll : TransportKind.Sockets;

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Hyperion.Internal.Http;
 
 namespace Hyperion.Internal.Infrastructure;
@@ -73,11 +72,19 @@ internal sealed class ServerLog
         LoggerMessage.Define<string>(LogLevel.Warning, new EventId(41, "RouteOffloaded"),
             "{Route} now runs on the thread pool (DispatchMode.ThreadPool) because it blocked inline; register it with DispatchMode.ThreadPool, or make it truly async, to silence this");
 
+    private static readonly Action<ILogger, string, string, Exception?> TransportFallbackMessage =
+        LoggerMessage.Define<string, string>(LogLevel.Warning, new EventId(12, "Transport"), "Transport: {Transport} ({Detail})");
+
+    private static readonly Action<ILogger, string, int, Exception?> PlainHttpOnTlsMessage =
+        LoggerMessage.Define<string, int>(LogLevel.Information, new EventId(31, "PlainHttpOnTls"),
+            "{Remote} sent a plain-HTTP request to the TLS listener on port {Port}; answered 400 (the client should use https://)");
+
     private readonly ILogger _logger;
 
-    public ServerLog(ILoggerFactory? factory)
+    /// <summary>With no <paramref name="factory"/>, warnings and errors go to <paramref name="stderr"/> (default: <see cref="Console.Error"/>), one line each.</summary>
+    public ServerLog(ILoggerFactory? factory, TextWriter? stderr = null)
     {
-        _logger = factory?.CreateLogger("Hyperion.Server") ?? NullLogger.Instance;
+        _logger = factory?.CreateLogger("Hyperion.Server") ?? new StderrLogger(stderr);
     }
 
     public void Rejected(string remote, string method, RejectionReason reason, int status) => RejectedMessage(_logger, remote, method, reason, status, null);
@@ -115,6 +122,11 @@ internal sealed class ServerLog
     public void LoopFailed(int loop, Exception ex) => LoopFailedMessage(_logger, loop, ex);
 
     public void Transport(string transport, string detail) => TransportMessage(_logger, transport, detail, null);
+
+    /// <summary>The transport asked for (or Auto's first choice) is unavailable: a Warning, since it changes performance.</summary>
+    public void TransportFallback(string transport, string detail) => TransportFallbackMessage(_logger, transport, detail, null);
+
+    public void PlainHttpOnTls(string remote, int port) => PlainHttpOnTlsMessage(_logger, remote, port, null);
 
     public void ConnectionLimit(string remote) => OverloadMessage(_logger, remote, null);
 
