@@ -17,18 +17,18 @@ public static class DefaultServer
 {
     extension(HyperionServer)
     {
-        /// <summary>A dynamic-block route on the default server; see <see cref="HyperionServer.Handle(string, string, Func{RackEnv, RackResponse})"/>.</summary>
+        /// <summary>A dynamic-block route on the default server; see <see cref="HyperionServer.Handle(string, string, Func{RackEnv, RackResponse}, DispatchMode?)"/>.</summary>
         [OverloadResolutionPriority(1)]
-        public static void Handle(string method, string path, Func<RackEnv, RackResponse> handler)
-            => HyperionServer.Default.Handle(method, path, handler);
+        public static void Handle(string method, string path, Func<RackEnv, RackResponse> handler, DispatchMode? dispatch = null)
+            => HyperionServer.Default.Handle(method, path, handler, dispatch);
 
         /// <summary>An asynchronous dynamic-block route on the default server.</summary>
-        public static void Handle(string method, string path, Func<RackEnv, ValueTask<RackResponse>> handler)
-            => HyperionServer.Default.Handle(method, path, handler);
+        public static void Handle(string method, string path, Func<RackEnv, ValueTask<RackResponse>> handler, DispatchMode? dispatch = null)
+            => HyperionServer.Default.Handle(method, path, handler, dispatch);
 
         /// <summary>A legacy route on the default server.</summary>
-        public static void Handle(string method, string path, IRequestHandler handler)
-            => HyperionServer.Default.Handle(method, path, handler);
+        public static void Handle(string method, string path, IRequestHandler handler, DispatchMode? dispatch = null)
+            => HyperionServer.Default.Handle(method, path, handler, dispatch);
 
         /// <summary>A static route on the default server; see <see cref="HyperionServer.HandleStatic(string, string, string, string, int, IEnumerable{ValueTuple{string, string}}?)"/>.</summary>
         public static void HandleStatic(string method, string path, string body, string contentType = "text/plain", int status = 200, IEnumerable<(string Name, string Value)>? headers = null)
@@ -38,8 +38,8 @@ public static class DefaultServer
         public static void HandleStatic(string method, string path, ReadOnlyMemory<byte> body, string contentType, int status = 200, IEnumerable<(string Name, string Value)>? headers = null)
             => HyperionServer.Default.HandleStatic(method, path, body, contentType, status, headers);
 
-        /// <summary>Sets the default server's app; see <see cref="HyperionServer.Run(RackApp)"/>.</summary>
-        public static void Run(RackApp app) => HyperionServer.Default.Run(app);
+        /// <summary>Sets the default server's app; see <see cref="HyperionServer.Run(RackApp, DispatchMode?)"/>.</summary>
+        public static void Run(RackApp app, DispatchMode? dispatch = null) => HyperionServer.Default.Run(app, dispatch);
 
         /// <summary>Adds a middleware to the default server; see <see cref="HyperionServer.Use(Func{RackApp, RackApp})"/>.</summary>
         public static void Use(Func<RackApp, RackApp> middleware) => HyperionServer.Default.Use(middleware);

@@ -188,6 +188,29 @@ public sealed class HyperionOptions
     public int LoopCount { get; set; } = Environment.ProcessorCount;
 
     /// <summary>
+    /// Where route delegates, the app and the middleware around them run unless a route says otherwise (the
+    /// <c>dispatch</c> argument of <c>Handle</c> and <c>Run</c>): <see cref="DispatchMode.Inline"/> on the loop thread
+    /// that read the request (no thread hop), or <see cref="DispatchMode.ThreadPool"/>. Static routes are always
+    /// inline. Default: Inline.
+    /// </summary>
+    public DispatchMode DefaultDispatch { get; set; } = DispatchMode.Inline;
+
+    /// <summary>
+    /// How long an inline callback (route, app, middleware chain) may hold its thread before the watchdog logs one
+    /// Warning naming the route (and, with <see cref="OffloadBlockingRoutes"/>, moves it to the thread pool). On the
+    /// io_uring and epoll loops the warning comes while the callback still runs. A route's first call may take ten
+    /// times as long (it includes JIT compilation and first-use setup). Null turns the watchdog off. Default: 50 ms.
+    /// </summary>
+    public TimeSpan? LoopStallThreshold { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// When the watchdog sees a route exceed <see cref="LoopStallThreshold"/> inline, that route runs with
+    /// <see cref="DispatchMode.ThreadPool"/> from then on (one Warning says so), so a blocking route slows itself,
+    /// not the loop. Default: true.
+    /// </summary>
+    public bool OffloadBlockingRoutes { get; set; } = true;
+
+    /// <summary>
     /// Provided receive buffers per io_uring loop (a power of two; 4 KiB each). Idle connections hold none;
     /// when all are in use a receive waits for one to come back. Default: 256 (1 MiB per loop).
     /// </summary>
@@ -266,8 +289,14 @@ public sealed class HyperionOptions
     /// <summary>Value of the <c>Server</c> response header; null omits it. Default: "Hyperion".</summary>
     public string? ServerHeader { get; set; } = "Hyperion";
 
-    /// <summary>Logger factory for access and error logs. Default: none (no logging).</summary>
+    /// <summary>
+    /// Logger factory for access and error logs. Default: none, and then warnings and errors (handler exceptions, loop
+    /// stalls, transport fallback) go to stderr, one line each; Information and below are not written.
+    /// </summary>
     public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>Where the no-LoggerFactory lines go; null is <see cref="Console.Error"/>. Tests capture it per server.</summary>
+    internal TextWriter? StandardError { get; set; }
 
     /// <summary>The one rule both protocols apply: with this much written and not yet flushed, flush (and wait for the drain) before parsing more.</summary>
     internal bool IsOverUnflushedBound(long unflushed) => MaxUnflushedResponseBytes is long max && unflushed >= max;
@@ -320,6 +349,15 @@ public sealed class HyperionOptions
         }
 
         ArgumentNullException.ThrowIfNull(TimeProvider);
+        if (LoopStallThreshold is { } stall && stall <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LoopStallThreshold), stall, "LoopStallThreshold must be positive (null turns the watchdog off).");
+        }
+
+        if (!Enum.IsDefined(DefaultDispatch))
+        {
+            throw new ArgumentOutOfRangeException(nameof(DefaultDispatch));
+        }
         if (ServerHeader is not null && !HeaderValidation.IsValidValue(ServerHeader))
         {
             throw new ArgumentException("ServerHeader contains characters not allowed in a header value.", nameof(ServerHeader));

@@ -48,7 +48,7 @@ public sealed class HyperionServer : IAsyncDisposable
     {
         Options = options ?? new HyperionOptions();
         Options.Validate();
-        Log = new ServerLog(Options.LoggerFactory);
+        Log = new ServerLog(Options.LoggerFactory, Options.StandardError);
         ServerHeaderLine = Options.ServerHeader is null ? [] : Encoding.Latin1.GetBytes($"Server: {Options.ServerHeader}\r\n");
         _envPool = new DefaultObjectPool<RackEnv>(new EnvPolicy(), Environment.ProcessorCount * 8);
         var pool = new PinnedBlockMemoryPool();
@@ -57,6 +57,7 @@ public sealed class HyperionServer : IAsyncDisposable
         WriterOptions = new StreamPipeWriterOptions(pool, minimumBufferSize: PinnedBlockMemoryPool.BlockSize, leaveOpen: true);
         InMemoryPipeOptions = new PipeOptions(pool, minimumSegmentSize: PinnedBlockMemoryPool.BlockSize, useSynchronizationContext: false);
         _heartbeat = new Heartbeat(Options.TimeProvider, OnHeartbeat);
+        Watchdog = new LoopWatchdog(Options, Log);
     }
 
     /// <summary>
@@ -129,6 +130,15 @@ public sealed class HyperionServer : IAsyncDisposable
 
     internal RackApp? App { get; private set; }
 
+    /// <summary>The app's dispatch mode and watchdog state (named "the app" in log lines).</summary>
+    internal DispatchTarget AppDispatch { get; private set; } = new("the app", null);
+
+    /// <summary>The middleware chain around a request no route matched, when there is no app (it ends in 404 or 405).</summary>
+    internal DispatchTarget UnmatchedDispatch { get; } = new("the middleware (request matching no route)", null);
+
+    /// <summary>Notices inline callbacks that hold their thread too long; see <see cref="HyperionOptions.LoopStallThreshold"/>.</summary>
+    internal LoopWatchdog Watchdog { get; }
+
     /// <summary>The middleware chain around every non-static request.</summary>
     internal MiddlewarePipeline Pipeline { get; } = new();
 
@@ -182,7 +192,8 @@ public sealed class HyperionServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// A dynamic-block route: a synchronous delegate over the env, run inline on the connection's loop.
+    /// A dynamic-block route: a synchronous delegate over the env, run inline on the connection's loop unless
+    /// <paramref name="dispatch"/> (default: <see cref="HyperionOptions.DefaultDispatch"/>) says ThreadPool.
     /// <paramref name="path"/> is an exact path (<c>/todos</c>) or a template (<c>/todos/{id}</c>, <c>/files/{path...}</c>)
     /// whose values the handler reads from <see cref="RackEnv.RouteValues"/>. Registering the same method and path
     /// twice, or a template that conflicts with another of the same method, throws <see cref="ArgumentException"/>.
@@ -192,35 +203,44 @@ public sealed class HyperionServer : IAsyncDisposable
     /// would otherwise be ambiguous (CS0121).
     /// </remarks>
     [OverloadResolutionPriority(1)]
-    public void Handle(string method, string path, Func<RackEnv, RackResponse> handler)
+    public void Handle(string method, string path, Func<RackEnv, RackResponse> handler, DispatchMode? dispatch = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
         var (interned, pattern) = CheckRoute(method, path);
-        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = interned, Path = path, Pattern = pattern, Sync = handler });
+        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = interned, Path = path, Pattern = pattern, Sync = handler, RequestedDispatch = CheckDispatch(dispatch) });
     }
 
     /// <summary>A dynamic-block route with an asynchronous delegate; it runs inline until its first real await. Paths as for the synchronous overload.</summary>
-    public void Handle(string method, string path, Func<RackEnv, ValueTask<RackResponse>> handler)
+    public void Handle(string method, string path, Func<RackEnv, ValueTask<RackResponse>> handler, DispatchMode? dispatch = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
         var (interned, pattern) = CheckRoute(method, path);
-        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = interned, Path = path, Pattern = pattern, Async = handler });
+        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = interned, Path = path, Pattern = pattern, Async = handler, RequestedDispatch = CheckDispatch(dispatch) });
     }
 
     /// <summary>A legacy route: the handler receives a fully read <see cref="Request"/>. Paths as for the synchronous overload.</summary>
-    public void Handle(string method, string path, IRequestHandler handler)
+    public void Handle(string method, string path, IRequestHandler handler, DispatchMode? dispatch = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
         var (interned, pattern) = CheckRoute(method, path);
-        Routes.Add(new RouteEntry { Kind = RouteKind.Legacy, Method = interned, Path = path, Pattern = pattern, Legacy = handler });
+        Routes.Add(new RouteEntry { Kind = RouteKind.Legacy, Method = interned, Path = path, Pattern = pattern, Legacy = handler, RequestedDispatch = CheckDispatch(dispatch) });
     }
 
     /// <summary>
     /// Sets the Rack-like app for every request whose path no route matches (without an app such a request is
     /// 404). A path that some route matches, but not for the request's method, is 405 with an Allow header
-    /// whether or not an app is set.
+    /// whether or not an app is set. <paramref name="dispatch"/> (default: <see cref="HyperionOptions.DefaultDispatch"/>)
+    /// says where it and the middleware around it run.
     /// </summary>
-    public void Run(RackApp app) => App = app ?? throw new ArgumentNullException(nameof(app));
+    public void Run(RackApp app, DispatchMode? dispatch = null)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        AppDispatch = new DispatchTarget("the app", CheckDispatch(dispatch));
+        App = app;
+    }
+
+    private static DispatchMode? CheckDispatch(DispatchMode? dispatch)
+        => dispatch is { } mode && !Enum.IsDefined(mode) ? throw new ArgumentOutOfRangeException(nameof(dispatch)) : dispatch;
 
     /// <summary>
     /// Adds a middleware, Rack's <c>use</c>: <paramref name="middleware"/> receives the next handler and returns the
@@ -297,7 +317,7 @@ public sealed class HyperionServer : IAsyncDisposable
             Pipeline.Compose(this);
         }
 
-        var kind = ChooseTransport(out string why);
+        var kind = ChooseTransport(out string why, out bool fellBack);
         if (kind is TransportKind.IoUring or TransportKind.Epoll)
         {
             var loops = kind == TransportKind.IoUring
@@ -338,7 +358,15 @@ public sealed class HyperionServer : IAsyncDisposable
         _listenerSettings = listeners;
         ActiveTransport = kind;
         EnsureHeartbeat();
-        Log.Transport(kind switch { TransportKind.IoUring => "io_uring", TransportKind.Epoll => "epoll", _ => "sockets" }, why);
+        string transportName = kind switch { TransportKind.IoUring => "io_uring", TransportKind.Epoll => "epoll", _ => "sockets" };
+        if (fellBack)
+        {
+            Log.TransportFallback(transportName, why);
+        }
+        else
+        {
+            Log.Transport(transportName, why);
+        }
         for (int i = 0; i < _endpoints.Count; i++)
         {
             Log.Listening($"{SchemeOf(i)}://{_endpoints[i]}");
@@ -368,8 +396,9 @@ public sealed class HyperionServer : IAsyncDisposable
         return new ListenerSettings(Options.TlsFor(endpoint), protocols);
     }
 
-    private TransportKind ChooseTransport(out string why)
+    private TransportKind ChooseTransport(out string why, out bool fellBack)
     {
+        fellBack = false;
         var kind = Options.Transport;
         string? env = Environment.GetEnvironmentVariable("HYPERION_IO_URING");
         if (env == "1")
@@ -408,6 +437,7 @@ public sealed class HyperionServer : IAsyncDisposable
             }
 
             why = $"io_uring unavailable, falling back to {FallbackName}: {reason}";
+            fellBack = true;
         }
 
         return OperatingSystem.IsLinux() ? TransportKind.Epoll : TransportKind.Sockets;

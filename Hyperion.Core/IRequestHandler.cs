@@ -2,7 +2,7 @@ namespace Hyperion;
 
 /// <summary>
 /// A legacy route handler: it receives a fully parsed <see cref="Request"/>, body included, and
-/// returns the response. Registered with <see cref="HyperionServer.Handle(string, string, IRequestHandler)"/>.
+/// returns the response. Registered with <see cref="HyperionServer.Handle(string, string, IRequestHandler, DispatchMode?)"/>.
 /// </summary>
 public interface IRequestHandler
 {

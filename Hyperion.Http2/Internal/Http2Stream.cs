@@ -206,6 +206,9 @@ internal sealed partial class Http2Stream : IRequestBodyReader, IRequestLifetime
         }
     }
 
+    /// <summary>END_STREAM received: every DATA byte is in the body pipe.</summary>
+    public bool IsBodyFullyBuffered => _body is null || RequestEnded;
+
     public bool TryReadBufferedBody(Span<byte> destination, out int read)
     {
         read = 0;
@@ -395,21 +398,11 @@ internal sealed partial class Http2Stream : IRequestBodyReader, IRequestLifetime
     }
 
     /// <summary>
-    /// Runs the exchange. A request without a body is dispatched inline on the read loop (answered in the same
-    /// batch); one with a body runs on the thread pool, since its handler may block reading rack.input, which
-    /// only the read loop can feed.
+    /// Runs the exchange from the read loop. Where the route runs is RequestDispatcher's decision, as for HTTP/1.1:
+    /// inline (answered in the same batch), or on the thread pool for its dispatch mode or for a body that has not
+    /// all arrived (its handler may block reading rack.input, which only this read loop can feed).
     /// </summary>
-    public void Start()
-    {
-        if (_body is null)
-        {
-            // Completes inline for synchronous routes: observed without a continuation.
-            BackgroundTasks.Observe(RunAsync(), _connection.Server.Log, "HTTP/2 stream");
-            return;
-        }
-
-        ThreadPool.UnsafeQueueUserWorkItem(static s => BackgroundTasks.Observe(s.RunAsync(), s._connection.Server.Log, "HTTP/2 stream"), this, preferLocal: false);
-    }
+    public void Start() => BackgroundTasks.Observe(RunAsync(), _connection.Server.Log, "HTTP/2 stream");
 
     public void StartRejected(RejectionReason reason) => BackgroundTasks.Observe(RunRejectedAsync(reason), _connection.Server.Log, "HTTP/2 stream");
 

@@ -38,18 +38,79 @@ internal static class RequestDispatcher
     }
 
     /// <summary>
-    /// Invokes a non-static route, the app, or answers 404/405/<c>OPTIONS *</c>. Synchronous routes complete
-    /// inline; the returned task is pending only when the route or app awaits.
+    /// Invokes a non-static route, the app, or answers 404/405/<c>OPTIONS *</c>, with the middleware around it. The
+    /// one place the dispatch mode is applied, for HTTP/1.1, HTTP/2 and the in-process client alike: the matched
+    /// route's (or the app's) mode decides where the whole chain runs. Inline, synchronous routes complete here and
+    /// the call is timed for the loop watchdog; on the thread pool (the mode, the watchdog's switch, or a body not
+    /// yet fully received) the returned task is pending, as for a route that awaits, and the connection writes the
+    /// response when it completes.
     /// </summary>
     public static ValueTask<RackResponse> InvokeAsync(HyperionServer server, RackEnv env, RouteEntry? entry, PathRoutes? routes, bool asteriskForm)
     {
-        if (server.Pipeline.Composed is { } pipeline)
+        var pipeline = server.Pipeline.Composed;
+        if (pipeline is not null)
         {
             env.SetMatch(entry, routes, asteriskForm);
-            return pipeline(env);
         }
 
-        return InvokeRoute(server, env, entry, routes, asteriskForm);
+        var target = entry is not null ? entry.Dispatch : server.App is not null ? server.AppDispatch : pipeline is not null ? server.UnmatchedDispatch : null;
+        if (target is null)
+        {
+            // The server's own 404, 405 and OPTIONS * answers: nothing of the user's runs.
+            return InvokeRoute(server, env, entry, routes, asteriskForm);
+        }
+
+        // A synchronous read of rack.input that must wait cannot wait on the loop that delivers the body, so a
+        // request whose body is not all here yet runs on the pool, where such reads block (the same on every transport).
+        if (target.RunsOnThreadPool(server.Options.DefaultDispatch) || !env.BodyStream.IsFullyBuffered)
+        {
+            return OnThreadPoolAsync(server, env, entry, routes, asteriskForm);
+        }
+
+        var watchdog = server.Watchdog;
+        var slot = Transport.Loops.TransportLoop.CurrentSlot;
+        long start = 0;
+        if (watchdog.Enabled)
+        {
+            start = watchdog.Timestamp();
+            slot?.Enter(target, start);
+        }
+
+        t_inline = true;
+        try
+        {
+            return Invoke(server, env, entry, routes, asteriskForm);
+        }
+        finally
+        {
+            t_inline = false;
+            if (watchdog.Enabled)
+            {
+                slot?.Exit();
+                watchdog.Returned(target, start);
+            }
+        }
+    }
+
+    /// <summary>True while a callback runs inline (any transport, the in-process client too): a read of rack.input here must not wait.</summary>
+    public static bool InInlineCall => t_inline;
+
+    [ThreadStatic]
+    private static bool t_inline;
+
+    private static ValueTask<RackResponse> Invoke(HyperionServer server, RackEnv env, RouteEntry? entry, PathRoutes? routes, bool asteriskForm)
+        => server.Pipeline.Composed is { } pipeline ? pipeline(env) : InvokeRoute(server, env, entry, routes, asteriskForm);
+
+    /// <summary>
+    /// The chain on a pool thread; the connection awaits the pending task exactly as it awaits an async route, and
+    /// continues (writes the response) where it completes. The pooled builder keeps this allocation-free in steady state.
+    /// </summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<RackResponse> OnThreadPoolAsync(HyperionServer server, RackEnv env, RouteEntry? entry, PathRoutes? routes, bool asteriskForm)
+    {
+        // No SynchronizationContext or custom TaskScheduler on the loop or connection threads: this queues to the pool.
+        await Task.Yield();
+        return await Invoke(server, env, entry, routes, asteriskForm).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -122,6 +122,27 @@ internal sealed partial class Http1Connection
         }
     }
 
+    public bool IsBodyFullyBuffered
+    {
+        get
+        {
+            if (_bodyDone)
+            {
+                return true;
+            }
+
+            // Chunked: where the body ends is known only by decoding it. 100-continue: the client has sent nothing.
+            if (_bodyChunked || _expectContinuePending || _bodyError is not null || !_input.TryRead(out var result))
+            {
+                return false;
+            }
+
+            bool all = result.Buffer.Length >= _bodyRemaining;
+            _input.AdvanceTo(result.Buffer.Start);
+            return all;
+        }
+    }
+
     public bool TryReadBufferedBody(Span<byte> destination, out int read)
     {
         read = 0;

@@ -11,4 +11,7 @@ internal interface IRequestBodyReader
     /// <paramref name="buffer"/> after this returns). False when the body has no bytes ready yet.
     /// </summary>
     bool TryReadBufferedBody(Span<byte> buffer, out int read);
+
+    /// <summary>True when the rest of the body has arrived (a read to the end never waits); chunked HTTP/1.1 bodies count as not arrived until decoded.</summary>
+    bool IsBodyFullyBuffered { get; }
 }

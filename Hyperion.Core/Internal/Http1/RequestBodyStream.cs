@@ -23,6 +23,9 @@ internal sealed class RequestBodyStream(RackEnv env) : Stream
 
     internal void Detach() => _reader = null;
 
+    /// <summary>True when no body is attached or all of it has arrived, so reading it to the end never waits.</summary>
+    internal bool IsFullyBuffered => _reader is null || _reader.IsBodyFullyBuffered;
+
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (_reader is null || buffer.IsEmpty)
@@ -55,7 +58,7 @@ internal sealed class RequestBodyStream(RackEnv env) : Stream
             return 0;
         }
 
-        if (Transport.Loops.TransportLoop.IsLoopThread)
+        if (Transport.Loops.TransportLoop.IsLoopThread || Dispatch.RequestDispatcher.InInlineCall)
         {
             return ReadBufferedOnLoop(buffer.AsSpan(offset, count));
         }
@@ -70,7 +73,7 @@ internal sealed class RequestBodyStream(RackEnv env) : Stream
             return 0;
         }
 
-        if (Transport.Loops.TransportLoop.IsLoopThread)
+        if (Transport.Loops.TransportLoop.IsLoopThread || Dispatch.RequestDispatcher.InInlineCall)
         {
             return ReadBufferedOnLoop(buffer);
         }
@@ -92,7 +95,7 @@ internal sealed class RequestBodyStream(RackEnv env) : Stream
     }
 
     /// <summary>
-    /// On a loop thread only buffered bytes can be read: blocking would stall the very loop that has to deliver
+    /// On a loop thread (and inline on any transport, so the in-process client fails where a loop would) only buffered bytes can be read: blocking would stall the very loop that has to deliver
     /// the rest, and a read started here would outlive this call and write into a buffer the caller no longer owns.
     /// </summary>
     private int ReadBufferedOnLoop(Span<byte> buffer)
@@ -107,7 +110,7 @@ internal sealed class RequestBodyStream(RackEnv env) : Stream
             return read;
         }
 
-        throw new InvalidOperationException("Synchronous reads of rack.input that must wait for data are not allowed on a loop thread; use ReadAsync.");
+        throw new InvalidOperationException("Synchronous reads of rack.input that must wait for data are not allowed on a loop thread (a route that continued there after an await); use ReadAsync.");
     }
 
     private static int Wait(ValueTask<int> read) => read.IsCompletedSuccessfully ? read.Result : read.AsTask().GetAwaiter().GetResult();

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Hyperion.Internal.Http;
 
 namespace Hyperion.Internal.Infrastructure;
@@ -65,11 +64,27 @@ internal sealed class ServerLog
     private static readonly Action<ILogger, string, double, Exception?> ResponseRateMessage =
         LoggerMessage.Define<string, double>(LogLevel.Information, new EventId(13, "MinResponseDataRate"), "Closed connection {Remote}: it read the response slower than MinResponseDataRate ({Rate} B/s)");
 
+    private static readonly Action<ILogger, string, string, long, string, long, Exception?> LoopStallMessage =
+        LoggerMessage.Define<string, string, long, string, long>(LogLevel.Warning, new EventId(40, "LoopStall"),
+            "{Route} held {Thread} for {Elapsed} ms{Running} (LoopStallThreshold {Threshold} ms): requests behind it on that thread waited");
+
+    private static readonly Action<ILogger, string, Exception?> RouteOffloadedMessage =
+        LoggerMessage.Define<string>(LogLevel.Warning, new EventId(41, "RouteOffloaded"),
+            "{Route} now runs on the thread pool (DispatchMode.ThreadPool) because it blocked inline; register it with DispatchMode.ThreadPool, or make it truly async, to silence this");
+
+    private static readonly Action<ILogger, string, string, Exception?> TransportFallbackMessage =
+        LoggerMessage.Define<string, string>(LogLevel.Warning, new EventId(12, "Transport"), "Transport: {Transport} ({Detail})");
+
+    private static readonly Action<ILogger, string, int, Exception?> PlainHttpOnTlsMessage =
+        LoggerMessage.Define<string, int>(LogLevel.Information, new EventId(31, "PlainHttpOnTls"),
+            "{Remote} sent a plain-HTTP request to the TLS listener on port {Port}; answered 400 (the client should use https://)");
+
     private readonly ILogger _logger;
 
-    public ServerLog(ILoggerFactory? factory)
+    /// <summary>With no <paramref name="factory"/>, warnings and errors go to <paramref name="stderr"/> (default: <see cref="Console.Error"/>), one line each.</summary>
+    public ServerLog(ILoggerFactory? factory, TextWriter? stderr = null)
     {
-        _logger = factory?.CreateLogger("Hyperion.Server") ?? NullLogger.Instance;
+        _logger = factory?.CreateLogger("Hyperion.Server") ?? new StderrLogger(stderr);
     }
 
     public void Rejected(string remote, string method, RejectionReason reason, int status) => RejectedMessage(_logger, remote, method, reason, status, null);
@@ -108,7 +123,18 @@ internal sealed class ServerLog
 
     public void Transport(string transport, string detail) => TransportMessage(_logger, transport, detail, null);
 
+    /// <summary>The transport asked for (or Auto's first choice) is unavailable: a Warning, since it changes performance.</summary>
+    public void TransportFallback(string transport, string detail) => TransportFallbackMessage(_logger, transport, detail, null);
+
+    public void PlainHttpOnTls(string remote, int port) => PlainHttpOnTlsMessage(_logger, remote, port, null);
+
     public void ConnectionLimit(string remote) => OverloadMessage(_logger, remote, null);
 
     public void TlsHandshakeFailed(string remote, string reason) => TlsHandshakeFailedMessage(_logger, remote, reason, null);
+
+    /// <summary>A route held the thread it ran inline on beyond the threshold (<paramref name="stillRunning"/>: seen by the monitor).</summary>
+    public void LoopStall(string route, string thread, long elapsedMs, bool stillRunning, long thresholdMs)
+        => LoopStallMessage(_logger, route, thread, elapsedMs, stillRunning ? " and is still running" : string.Empty, thresholdMs, null);
+
+    public void RouteOffloaded(string route) => RouteOffloadedMessage(_logger, route, null);
 }

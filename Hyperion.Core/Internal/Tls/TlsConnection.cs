@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Security;
 using Hyperion.Internal.Timeouts;
@@ -56,6 +57,12 @@ internal sealed class TlsConnection : IAsyncDisposable, ITimeoutHandler
     {
         try
         {
+            if (await IsPlainHttpAsync().ConfigureAwait(false))
+            {
+                await AnswerPlainHttpAsync().ConfigureAwait(false);
+                return false;
+            }
+
             await _ssl.AuthenticateAsServerAsync(_tls.CreateOptions(protocols), _handshakeCancel.Token).ConfigureAwait(false);
             if (Volatile.Read(ref _cancelReason) == NotCancelled)
             {
@@ -81,6 +88,30 @@ internal sealed class TlsConnection : IAsyncDisposable, ITimeoutHandler
             return false;
         }
     }
+
+    /// <summary>
+    /// Looks at the first byte without consuming it: a TLS record starts with a content type (0x16 for the ClientHello,
+    /// RFC 8446 §5.1), an HTTP/1.1 request with a method token, in practice an uppercase letter.
+    /// </summary>
+    private async ValueTask<bool> IsPlainHttpAsync()
+    {
+        var result = await _transportInput.ReadAsync(_handshakeCancel.Token).ConfigureAwait(false);
+        var buffer = result.Buffer;
+        bool plain = !buffer.IsEmpty && buffer.FirstSpan[0] is >= (byte)'A' and <= (byte)'Z';
+        _transportInput.AdvanceTo(buffer.Start); // nothing examined: the handshake reads the same bytes
+        return plain;
+    }
+
+    /// <summary>As Go's net/http does: a readable 400 for curl http://, one Information line, then close.</summary>
+    private async ValueTask AnswerPlainHttpAsync()
+    {
+        _server.Log.PlainHttpOnTls(_context.RemoteText, _context.LocalPort);
+        _transportOutput.Write(PlainHttpAnswer);
+        await _transportOutput.FlushAsync(_handshakeCancel.Token).ConfigureAwait(false);
+    }
+
+    private static ReadOnlySpan<byte> PlainHttpAnswer =>
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 48\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"u8;
 
     private string CancelText() => Volatile.Read(ref _cancelReason) == CancelledByTimeout
         ? "no handshake within TlsHandshakeTimeout"

@@ -48,6 +48,7 @@ internal abstract class TransportLoop
         // needs decrypting, which on the loop thread would stall every other connection of the loop.
         _tlsInputOptions = InputOptions(PipeScheduler.ThreadPool);
         _thread = new Thread(Run) { IsBackground = true, Name = $"{threadName}-{index}" };
+        Slot = new Dispatch.InlineCallSlot(_thread.Name);
 
         PipeOptions InputOptions(PipeScheduler readerScheduler) => new(server.MemoryPool, readerScheduler, writerScheduler: Scheduler,
             pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, minimumSegmentSize: 4096, useSynchronizationContext: false);
@@ -74,6 +75,12 @@ internal abstract class TransportLoop
 
     /// <summary>True on a loop thread, where blocking would stall every connection of the loop.</summary>
     public static bool IsLoopThread => t_current is not null;
+
+    /// <summary>This thread's loop's record of the inline call it runs, for the watchdog's monitor; null off the loops.</summary>
+    public static Dispatch.InlineCallSlot? CurrentSlot => t_current?.Slot;
+
+    /// <summary>What this loop runs inline right now (read by <see cref="Dispatch.LoopWatchdog"/>).</summary>
+    public Dispatch.InlineCallSlot Slot { get; }
 
     /// <summary>True on this loop's own thread.</summary>
     public bool IsCurrentThread => t_current == this;
@@ -184,6 +191,7 @@ internal abstract class TransportLoop
             return;
         }
 
+        Server.Watchdog.Watch(Slot);
         _started.TrySetResult();
         // The server's clock (HyperionOptions.TimeProvider), so a test's fake clock also ends lingering closes.
         _nextTick = Server.Heartbeat.Now + 1000;
@@ -219,6 +227,7 @@ internal abstract class TransportLoop
             }
 
             SafeTeardown();
+            Server.Watchdog.Unwatch(Slot);
             t_current = null;
             _exited.TrySetResult();
         }

@@ -1,0 +1,34 @@
+namespace Hyperion.Internal.Dispatch;
+
+/// <summary>
+/// What one loop thread is running inline right now, written by that thread and read by the watchdog's monitor.
+/// <see cref="Active"/> is a call number (0: idle) written last on entry, so a reader that sees the same number
+/// before and after reading <see cref="Target"/> and <see cref="Start"/> has a consistent pair.
+/// </summary>
+internal sealed class InlineCallSlot(string threadName)
+{
+    private long _calls;
+    private long _active;
+
+    public string ThreadName { get; } = threadName;
+
+    public DispatchTarget? Target { get; private set; }
+
+    public long Start { get; private set; }
+
+    /// <summary>The call number the monitor last reported, so one call is reported once.</summary>
+    public long Reported { get; set; }
+
+    public long Active => Volatile.Read(ref _active);
+
+    /// <summary>Owner thread only.</summary>
+    public void Enter(DispatchTarget target, long start)
+    {
+        Target = target;
+        Start = start;
+        Volatile.Write(ref _active, ++_calls);
+    }
+
+    /// <summary>Owner thread only.</summary>
+    public void Exit() => Volatile.Write(ref _active, 0);
+}

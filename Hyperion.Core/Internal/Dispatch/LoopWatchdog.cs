@@ -1,0 +1,163 @@
+using Hyperion.Internal.Infrastructure;
+
+namespace Hyperion.Internal.Dispatch;
+
+/// <summary>
+/// Notices a callback (route, app, middleware chain) that holds the thread it was dispatched inline on longer than
+/// <see cref="HyperionOptions.LoopStallThreshold"/>: once when the call returns (two timestamps per inline call) and,
+/// on the loop transports, while it is still running (a monitor that looks at every loop's <see cref="InlineCallSlot"/>,
+/// as Vert.x's blocked-thread checker does, but naming the route). The route gets one Warning and, with
+/// <see cref="HyperionOptions.OffloadBlockingRoutes"/>, runs on the thread pool from then on (one more Warning).
+/// </summary>
+internal sealed class LoopWatchdog
+{
+    /// <summary>
+    /// A target's first call may take this many thresholds: it pays for JIT compilation and first-use setup (a JSON
+    /// serializer's metadata, a connection pool), which must not move a fast route to the pool for good.
+    /// </summary>
+    public const int FirstCallAllowance = 10;
+
+    private readonly TimeProvider _time;
+    private readonly ServerLog _log;
+    private readonly long _thresholdTicks;
+    private readonly long _thresholdMs;
+    private readonly bool _offload;
+    private readonly TimeSpan _interval;
+    private readonly Lock _lock = new();
+    private InlineCallSlot[] _slots = [];
+    private ITimer? _timer;
+    private CancellationTokenSource? _monitorStop;
+
+    public LoopWatchdog(HyperionOptions options, ServerLog log)
+    {
+        _time = options.TimeProvider;
+        _log = log;
+        _offload = options.OffloadBlockingRoutes;
+        if (options.LoopStallThreshold is { } threshold)
+        {
+            _thresholdTicks = Math.Max(1, (long)(threshold.TotalSeconds * _time.TimestampFrequency));
+            _thresholdMs = (long)threshold.TotalMilliseconds;
+
+            // Twice per threshold: a stall is reported at most 1.5 thresholds after it began.
+            _interval = TimeSpan.FromTicks(Math.Clamp(threshold.Ticks / 2, TimeSpan.TicksPerMillisecond, TimeSpan.TicksPerSecond));
+        }
+    }
+
+    public bool Enabled => _thresholdTicks > 0;
+
+    public long Timestamp() => _time.GetTimestamp();
+
+    /// <summary>After an inline call of <paramref name="target"/> that began at <paramref name="start"/> returned (or threw).</summary>
+    public void Returned(DispatchTarget target, long start)
+    {
+        long elapsed = _time.GetTimestamp() - start;
+        long limit = LimitFor(target);
+        target.MarkWarm();
+        if (elapsed > limit)
+        {
+            var thread = Thread.CurrentThread;
+            string where = Transport.Loops.TransportLoop.IsLoopThread ? $"loop thread {thread.Name}" : $"thread {thread.Name ?? thread.ManagedThreadId.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+            OnStall(target, where, elapsed, stillRunning: false);
+        }
+    }
+
+    /// <summary>A loop thread starts being watched (from its own thread, before it serves anything).</summary>
+    public void Watch(InlineCallSlot slot)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            _slots = [.. _slots, slot];
+            if (_timer is null && _monitorStop is null)
+            {
+                StartMonitor();
+            }
+        }
+    }
+
+    /// <summary>A loop thread ended; the monitor stops with the last one.</summary>
+    public void Unwatch(InlineCallSlot slot)
+    {
+        lock (_lock)
+        {
+            _slots = [.. _slots.Where(s => s != slot)];
+            if (_slots.Length == 0)
+            {
+                _timer?.Dispose();
+                _timer = null;
+                _monitorStop?.Cancel();
+                _monitorStop = null;
+            }
+        }
+    }
+
+    private void StartMonitor()
+    {
+        if (_time == TimeProvider.System)
+        {
+            // Its own thread, not a timer: when blocking routes have starved the thread pool, a pool timer would
+            // report them late or not at all.
+            var stop = new CancellationTokenSource();
+            _monitorStop = stop;
+            var thread = new Thread(() => RunMonitor(stop.Token)) { IsBackground = true, Name = "hyperion-watchdog" };
+            thread.Start();
+        }
+        else
+        {
+            // A test's fake clock: the check runs when the test moves the clock.
+            _timer = _time.CreateTimer(static s => ((LoopWatchdog)s!).Check(), this, _interval, _interval);
+        }
+    }
+
+    private void RunMonitor(CancellationToken stop)
+    {
+        while (!stop.WaitHandle.WaitOne(_interval))
+        {
+            Check();
+        }
+    }
+
+    /// <summary>Monitor: reports each loop stuck in one inline call beyond the threshold, once per call.</summary>
+    internal void Check()
+    {
+        long now = _time.GetTimestamp();
+        foreach (var slot in Volatile.Read(ref _slots))
+        {
+            long call = slot.Active;
+            if (call == 0 || call == slot.Reported)
+            {
+                continue;
+            }
+
+            var target = slot.Target;
+            long start = slot.Start;
+            if (slot.Active != call || target is null || now - start <= LimitFor(target))
+            {
+                continue;
+            }
+
+            slot.Reported = call;
+            OnStall(target, $"loop thread {slot.ThreadName}", now - start, stillRunning: true);
+        }
+    }
+
+    private long LimitFor(DispatchTarget target) => target.Warm ? _thresholdTicks : _thresholdTicks * FirstCallAllowance;
+
+    private void OnStall(DispatchTarget target, string where, long elapsedTicks, bool stillRunning)
+    {
+        if (target.TryMarkWarned())
+        {
+            long ms = elapsedTicks * 1000 / _time.TimestampFrequency;
+            _log.LoopStall(target.Name, where, ms, stillRunning, _thresholdMs);
+        }
+
+        if (_offload && target.TryOffload())
+        {
+            _log.RouteOffloaded(target.Name);
+        }
+    }
+}
