@@ -143,6 +143,124 @@ public readonly struct RackResponse
     public RackResponse WithTrailers(IReadOnlyList<(string Name, string Value)> trailers)
         => this with { Trailers = trailers };
 
+    /// <summary>
+    /// Writes this response's body, whatever its <see cref="BodyKind"/>, into <paramref name="writer"/>: bytes and text
+    /// in one write; each chunk of <see cref="ResponseBodyKind.Chunks"/> as one write; each chunk of
+    /// <see cref="ResponseBodyKind.AsyncChunks"/> as one write then a flush; a file in 64 KiB writes; a streaming body
+    /// by calling its callback with <paramref name="writer"/>, so each of its flushes is a flush of
+    /// <paramref name="writer"/>. Trailers in <see cref="Trailers"/> are not written (they belong to the head of
+    /// the response that carries the body; keep them with <see cref="WithBody"/>).
+    /// </summary>
+    /// <remarks>
+    /// Middleware uses it to wrap or replace a body: <c>response.WithBody(w =&gt; response.WriteBodyToAsync(new MyWriter(w)))</c>.
+    /// A file that does not exist throws <see cref="FileNotFoundException"/> here (the head is already sent by then),
+    /// where the server alone would answer 404. A body can be written once: a streaming callback or an
+    /// enumerator may not be repeatable.
+    /// </remarks>
+    public ValueTask WriteBodyToAsync(ResponseBodyWriter writer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        switch (BodyKind)
+        {
+            case ResponseBodyKind.Bytes:
+                return _bytes.IsEmpty ? default : writer.WriteAsync(_bytes, cancellationToken);
+            case ResponseBodyKind.Text:
+                var text = (string)_body!;
+                return text.Length == 0 ? default : writer.WriteAsync(text, cancellationToken);
+            case ResponseBodyKind.Streaming:
+                return ((Func<ResponseBodyWriter, ValueTask>)_body!)(writer);
+            case ResponseBodyKind.Chunks:
+                return WriteChunksAsync((IEnumerable<ReadOnlyMemory<byte>>)_body!, writer, cancellationToken);
+            case ResponseBodyKind.AsyncChunks:
+                return WriteAsyncChunksAsync((IAsyncEnumerable<ReadOnlyMemory<byte>>)_body!, writer, cancellationToken);
+            case ResponseBodyKind.File:
+                return WriteFileAsync((string)_body!, writer, cancellationToken);
+            default:
+                throw new InvalidOperationException("A default RackResponse has no body.");
+        }
+    }
+
+    /// <summary>
+    /// Returns a copy of this response (status, headers, content type, trailers) whose body is
+    /// <paramref name="body"/>, a streaming callback: typically one that wraps <see cref="WriteBodyToAsync"/> of this
+    /// response. Without a <c>Content-Length</c> header the new body is sent chunked (HTTP/1.1) or in DATA frames as
+    /// it is flushed (HTTP/2); drop a <c>Content-Length</c> header with <see cref="WithHeaders"/> when the new body
+    /// has another length.
+    /// </summary>
+    public RackResponse WithBody(Func<ResponseBodyWriter, ValueTask> body)
+        => new(Status, _headers, ContentType, ResponseBodyKind.Streaming, body ?? throw new ArgumentNullException(nameof(body)), default) { Trailers = Trailers };
+
+    /// <summary>
+    /// Reads this response's whole body into memory and returns a copy of the response whose body is those bytes
+    /// (<see cref="ResponseBodyKind.Bytes"/>, in <see cref="BytesBody"/>); trailers a streaming callback added are
+    /// appended to <see cref="Trailers"/>. Bytes and text bodies are converted without copying more than once.
+    /// Meant for middleware that needs the whole body (a digest for an ETag, a rewrite); a large or endless body
+    /// is held in memory, so check <see cref="BodyKind"/> first. <paramref name="aborted"/> is what the callback sees
+    /// as <see cref="ResponseBodyWriter.Aborted"/>.
+    /// </summary>
+    public async ValueTask<RackResponse> BufferBodyAsync(CancellationToken aborted = default)
+    {
+        if (BodyKind == ResponseBodyKind.Bytes)
+        {
+            return this;
+        }
+
+        if (BodyKind == ResponseBodyKind.Text)
+        {
+            return new RackResponse(Status, _headers, ContentType, ResponseBodyKind.Bytes, null, Encoding.UTF8.GetBytes((string)_body!)) { Trailers = Trailers };
+        }
+
+        var buffer = new Internal.Http.BufferingBodyWriter(aborted);
+        await WriteBodyToAsync(buffer, aborted).ConfigureAwait(false);
+        var trailers = Trailers;
+        if (buffer.AddedTrailers is { } added)
+        {
+            var all = new List<(string Name, string Value)>(trailers ?? []);
+            all.AddRange(added);
+            trailers = all;
+        }
+
+        return new RackResponse(Status, _headers, ContentType, ResponseBodyKind.Bytes, null, buffer.WrittenMemory) { Trailers = trailers };
+    }
+
+    private static async ValueTask WriteChunksAsync(IEnumerable<ReadOnlyMemory<byte>> chunks, ResponseBodyWriter writer, CancellationToken cancellationToken)
+    {
+        foreach (var chunk in chunks)
+        {
+            await writer.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async ValueTask WriteAsyncChunksAsync(IAsyncEnumerable<ReadOnlyMemory<byte>> chunks, ResponseBodyWriter writer, CancellationToken cancellationToken)
+    {
+        // As the server does: each chunk reaches the client as it arrives; enumeration stops when the client goes away.
+        var token = cancellationToken.CanBeCanceled ? cancellationToken : writer.Aborted;
+        await foreach (var chunk in chunks.WithCancellation(token).ConfigureAwait(false))
+        {
+            await writer.WriteAsync(chunk, cancellationToken).ConfigureAwait(false);
+            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async ValueTask WriteFileAsync(string path, ResponseBodyWriter writer, CancellationToken cancellationToken)
+    {
+        using var file = Internal.Http.FileBody.TryOpen(path) ?? throw new FileNotFoundException("The response's file body does not exist.", path);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            var token = cancellationToken.CanBeCanceled ? cancellationToken : writer.Aborted;
+            int n;
+            while ((n = await file.ReadAsync(buffer, token).ConfigureAwait(false)) > 0)
+            {
+                await writer.WriteAsync(buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>The buffered body length, or -1 for bodies whose length is not known up front.</summary>
     internal long KnownLength => BodyKind switch
     {

@@ -6,13 +6,19 @@ namespace Hyperion;
 /// Given to a streaming response callback: writes the body as it goes. Writes are buffered until
 /// <see cref="FlushAsync"/> (or the callback returns); each flush reaches the client.
 /// </summary>
+/// <remarks>
+/// Middleware that transforms a body (compression, counting, rewriting) derives from this class and hands its writer
+/// to <see cref="RackResponse.WriteBodyToAsync"/> of the inner response, forwarding each <see cref="FlushAsync"/> to
+/// the server's writer so that every flush of the inner body still reaches the client.
+/// </remarks>
 public abstract class ResponseBodyWriter
 {
-    private protected ResponseBodyWriter()
+    /// <summary>For writers that wrap another one (see the remarks).</summary>
+    protected ResponseBodyWriter()
     {
     }
 
-    /// <summary>Writes bytes to the body.</summary>
+    /// <summary>Writes bytes to the body. The caller may reuse <paramref name="data"/> once the returned task completes.</summary>
     public abstract ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
 
     /// <summary>Writes text, UTF-8 encoded.</summary>
@@ -27,4 +33,11 @@ public abstract class ResponseBodyWriter
 
     /// <summary>Cancelled when the client goes away.</summary>
     public abstract CancellationToken Aborted { get; }
+
+    /// <summary>
+    /// A write-only stream over this writer, for encoders that write to a <see cref="Stream"/> (GZipStream,
+    /// BrotliStream): its <c>WriteAsync</c> and <c>FlushAsync</c> are this writer's. Use the asynchronous members only:
+    /// a synchronous write could block the server's loop thread, so it throws.
+    /// </summary>
+    public Stream AsStream() => new Internal.Http.ResponseBodyStream(this);
 }
