@@ -3,7 +3,7 @@ using System.IO.Compression;
 namespace Hyperion;
 
 /// <summary>
-/// What the <c>ResponseCompression</c> middleware compresses and how; also what static routes pre-compress
+/// What the <see cref="ResponseCompression"/> middleware compresses and how; also what static routes pre-compress
 /// (<see cref="HyperionOptions.StaticCompression"/>). Read once, when the middleware is built or the route registered.
 /// </summary>
 public sealed class ResponseCompressionOptions
