@@ -94,8 +94,11 @@ public sealed class ResponseCompression : IRackMiddleware
 
         string? contentType = response.ContentType;
         long declaredLength = -1;
-        foreach (var (name, value) in response.Headers)
+        var headers = response.Headers;
+        for (int i = 0; i < headers.Count; i++)
         {
+            // Indexed, not foreach: an interface enumerator would allocate on every pass-through response.
+            var (name, value) = headers[i];
             if (name.Equals("Content-Encoding", StringComparison.OrdinalIgnoreCase) ||
                 name.Equals("Content-Range", StringComparison.OrdinalIgnoreCase) ||
                 (name.Equals("Cache-Control", StringComparison.OrdinalIgnoreCase) && value.Contains("no-transform", StringComparison.OrdinalIgnoreCase)))
