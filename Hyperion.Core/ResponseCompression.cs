@@ -74,15 +74,21 @@ public sealed class ResponseCompression : IRackMiddleware
             return response.Trailers is { } trailers ? compressed.WithTrailers(trailers) : compressed;
         }
 
-        var level = _policy.Level;
-        return response.WithHeaders(headers).WithBody(async writer =>
+        return CompressAsItFlows(response.WithHeaders(headers), response, coding, _policy.Level);
+    }
+
+    /// <summary>
+    /// Its own method so that the closure is allocated only for responses compressed this way: a lambda in
+    /// <see cref="Apply"/> capturing its parameter would allocate on every pass-through too.
+    /// </summary>
+    private static RackResponse CompressAsItFlows(RackResponse head, RackResponse inner, ContentCoding coding, System.IO.Compression.CompressionLevel level)
+        => head.WithBody(async writer =>
         {
             using var encoder = ContentEncoder.Create(coding, level);
             var compressing = new CompressingBodyWriter(encoder, writer);
-            await response.WriteBodyToAsync(compressing).ConfigureAwait(false);
+            await inner.WriteBodyToAsync(compressing).ConfigureAwait(false);
             await compressing.FinishAsync().ConfigureAwait(false);
         });
-    }
 
     private bool IsEligible(RackEnv env, RackResponse response)
     {
