@@ -113,25 +113,12 @@ internal sealed class StaticResponse
         {
             _brotli = parts.Build(brotli, "br", etag is null ? null : EntityTags.WithSuffix(etag, "br"));
         }
-
-        ETag = etag;
-        Conditional = conditional;
     }
 
     /// <summary>The identity representation (what middleware and hooks see for this route).</summary>
     public StaticVariant Identity { get; }
 
-    public string? ETag { get; }
-
-    /// <summary>Whether <c>If-None-Match</c> is evaluated (a GET route answering 200).</summary>
-    public bool Conditional { get; }
-
     public RackResponse Response => Identity.Response;
-
-    public ReadOnlyMemory<byte> Body => Identity.Body;
-
-    /// <summary>Number of representations beside identity (0 to 2).</summary>
-    public int CompressedVariants => _order.Length;
 
     /// <summary>
     /// The representation to send: by <c>Accept-Encoding</c> (RFC 9110 §12.5.3), then its 304 when <c>If-None-Match</c>
