@@ -12,12 +12,20 @@ internal sealed class CompressingBodyWriter(ContentEncoder encoder, ResponseBody
     // Encoded bytes are handed on in pieces of about this size between flushes.
     private const int ForwardThreshold = 16 * 1024;
 
+    // A large write is encoded a slice at a time, so what waits here for the client stays about one slice.
+    private const int SliceSize = 64 * 1024;
+
     private readonly ArrayBufferWriter<byte> _encoded = new(4096);
 
     public override CancellationToken Aborted => inner.Aborted;
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
+        if (data.Length > SliceSize)
+        {
+            return WriteSlicedAsync(data, cancellationToken);
+        }
+
         encoder.Write(data.Span, _encoded);
         return _encoded.WrittenCount >= ForwardThreshold ? ForwardAsync(cancellationToken) : default;
     }
@@ -36,6 +44,20 @@ internal sealed class CompressingBodyWriter(ContentEncoder encoder, ResponseBody
     {
         encoder.Finish(_encoded);
         return ForwardAsync(cancellationToken);
+    }
+
+    private async ValueTask WriteSlicedAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        while (!data.IsEmpty)
+        {
+            int n = Math.Min(SliceSize, data.Length);
+            encoder.Write(data.Span[..n], _encoded);
+            data = data[n..];
+            if (_encoded.WrittenCount >= ForwardThreshold)
+            {
+                await ForwardAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     private async ValueTask ForwardAsync(CancellationToken cancellationToken)
