@@ -3,6 +3,7 @@ using System.Text;
 using Hyperion;
 using Hyperion.Http2;
 using Hyperion.Tests.Infrastructure;
+using Hyperion.Tests.Native;
 
 namespace Hyperion.Tests.Compression;
 
@@ -222,6 +223,36 @@ public abstract class StaticCompressionTests : TransportTests
         posted.StatusCode.Should().Be(HttpStatusCode.OK, "only GET routes are conditional");
         posted.Headers.ETag.Should().BeNull();
         posted.Content.Headers.ContentEncoding.Should().Equal(["gzip"], "compression does not depend on the method");
+    }
+
+    [RequiresToolFact("curl")]
+    public async Task Curl_compressed_gets_the_br_variant_and_revalidates_with_its_etag()
+    {
+        await using var ts = await StartStaticAsync();
+        var url = new Uri(ts.BaseAddress, "/todos.json").ToString();
+        var dir = Directory.CreateTempSubdirectory("hyperion-curl-");
+        try
+        {
+            foreach (var http in new[] { "--http1.1", "--http2-prior-knowledge" })
+            {
+                string body = Path.Combine(dir.FullName, "body"), head = Path.Combine(dir.FullName, "head");
+                var (code, _, err) = await ToolProcess.RunAsync("curl", "-sS", "--max-time", "10", http, "--compressed", "-D", head, "-o", body, url);
+                code.Should().Be(0, err);
+                var headers = await File.ReadAllTextAsync(head);
+                headers.Should().MatchRegex("(?im)^content-encoding: br\\r?$");
+                (await File.ReadAllBytesAsync(body)).Should().Equal(Encoding.UTF8.GetBytes(Json), http);
+                var etag = headers.Split('\n').Single(l => l.StartsWith("etag:", StringComparison.OrdinalIgnoreCase))[5..].Trim();
+                etag.Should().EndWith("-br\"");
+
+                (code, var status, err) = await ToolProcess.RunAsync("curl", "-sS", "--max-time", "10", http, "--compressed", "-o", "/dev/null", "-w", "%{http_code}", "-H", "If-None-Match: " + etag, url);
+                code.Should().Be(0, err);
+                status.Should().Be("304", http);
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [Fact]
