@@ -290,6 +290,14 @@ public sealed class HyperionOptions
     public string? ServerHeader { get; set; } = "Hyperion";
 
     /// <summary>
+    /// Static routes registered after this is set get, when their content type is compressible and their body at
+    /// least the minimum size, pre-built gzip and Brotli variants chosen by <c>Accept-Encoding</c> (with
+    /// <c>Vary: Accept-Encoding</c>). Built at registration, at the best level; <see cref="ResponseCompressionOptions.Level"/>
+    /// is not used. Null: static routes are never compressed. Default: on, with the default options.
+    /// </summary>
+    public ResponseCompressionOptions? StaticCompression { get; set; } = new();
+
+    /// <summary>
     /// Logger factory for access and error logs. Default: none, and then warnings and errors (handler exceptions, loop
     /// stalls, transport fallback) go to stderr, one line each; Information and below are not written.
     /// </summary>

@@ -173,7 +173,11 @@ public sealed class HyperionServer : IAsyncDisposable
     /// <summary>
     /// A static route: the response bytes are built now, once, and served with a fresh Date.
     /// A GET registration also answers HEAD (headers only). <paramref name="path"/> is an exact path: a template
-    /// throws <see cref="ArgumentException"/> (a pre-built response has no values to fill in).
+    /// throws <see cref="ArgumentException"/> (a pre-built response has no values to fill in). A GET route answering 200 gets a strong <c>ETag</c>
+    /// (a hash of the body, unless <paramref name="headers"/> give one) and answers a matching <c>If-None-Match</c>
+    /// with 304; with <see cref="HyperionOptions.StaticCompression"/> set (the default) a compressible body of at least
+    /// its minimum size also gets gzip and Brotli variants, chosen by <c>Accept-Encoding</c>. No middleware sees
+    /// static routes.
     /// </summary>
     public void HandleStatic(string method, string path, string body, string contentType = "text/plain", int status = 200, IEnumerable<(string Name, string Value)>? headers = null)
         => HandleStatic(method, path, Encoding.UTF8.GetBytes(body ?? throw new ArgumentNullException(nameof(body))), contentType, status, headers);
@@ -187,7 +191,8 @@ public sealed class HyperionServer : IAsyncDisposable
             throw new ArgumentException($"'{path}' is a route template; static routes are pre-built responses for one exact path. Use Handle for templates.", nameof(path));
         }
 
-        var response = new StaticResponse(status, contentType ?? throw new ArgumentNullException(nameof(contentType)), body.ToArray(), headers, Options.ServerHeader);
+        var compression = Options.StaticCompression is { } sc ? new CompressionPolicy(sc) : null;
+        var response = new StaticResponse(status, contentType ?? throw new ArgumentNullException(nameof(contentType)), body.ToArray(), headers, Options.ServerHeader, compression, conditional: ReferenceEquals(interned, "GET"));
         Routes.Add(new RouteEntry { Kind = RouteKind.Static, Method = interned, Path = path, Pattern = pattern, Static = response });
     }
 

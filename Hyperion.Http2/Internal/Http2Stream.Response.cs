@@ -29,7 +29,7 @@ internal sealed partial class Http2Stream
     /// A static route: its header block was encoded once (static table and literals only, so it is valid on any
     /// connection whatever its dynamic table holds); only Date goes through this connection's encoder.
     /// </summary>
-    private async ValueTask WriteStaticAsync(StaticResponse entry)
+    private async ValueTask WriteStaticAsync(StaticVariant entry)
     {
         var block = entry.Http2HeaderBlock ??= BuildStaticBlock(entry, _connection.Server.Options.ServerHeader);
         var body = _isHead ? ReadOnlyMemory<byte>.Empty : entry.Body;
@@ -59,7 +59,7 @@ internal sealed partial class Http2Stream
         await FlushIfNeededAsync().ConfigureAwait(false);
     }
 
-    private static byte[] BuildStaticBlock(StaticResponse entry, string? serverHeader)
+    private static byte[] BuildStaticBlock(StaticVariant entry, string? serverHeader)
     {
         var encoder = new HpackEncoder { Indexing = HpackIndexing.None };
         var w = new ArrayBufferWriter<byte>(128);

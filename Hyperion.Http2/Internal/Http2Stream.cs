@@ -425,8 +425,9 @@ internal sealed partial class Http2Stream : IRequestBodyReader, IRequestLifetime
             var entry = RequestDispatcher.Begin(server, env, _asterisk, out var routes);
             if (entry is not null && entry.Kind == RouteKind.Static)
             {
-                response = entry.Static!.Response;
-                await WriteStaticAsync(entry.Static).ConfigureAwait(false);
+                var variant = entry.Static!.Select(env.Headers);
+                response = variant.Response;
+                await WriteStaticAsync(variant).ConfigureAwait(false);
             }
             else
             {

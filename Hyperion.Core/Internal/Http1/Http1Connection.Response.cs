@@ -53,7 +53,7 @@ internal sealed partial class Http1Connection
         _unflushed = true;
     }
 
-    private void WriteStatic(StaticResponse response)
+    private void WriteStatic(StaticVariant response)
     {
         BeforeHead(response.Response.Status);
         var connection = ConnectionLine;

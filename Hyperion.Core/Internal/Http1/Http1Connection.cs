@@ -365,8 +365,9 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
         {
             if (entry is not null && entry.Kind == RouteKind.Static)
             {
-                WriteStatic(entry.Static!);
-                response = _server.Hooks.HasEnd ? entry.Static!.Response : default;
+                var variant = entry.Static!.Select(env.Headers);
+                WriteStatic(variant);
+                response = _server.Hooks.HasEnd ? variant.Response : default;
             }
             else
             {
