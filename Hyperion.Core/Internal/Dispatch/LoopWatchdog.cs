@@ -19,7 +19,8 @@ internal sealed class LoopWatchdog
 
     private readonly TimeProvider _time;
     private readonly ServerLog _log;
-    private readonly long _thresholdTicks;
+    private readonly bool _coarse;
+    private readonly long _ticksPerMs;
     private readonly long _thresholdMs;
     private readonly bool _offload;
     private readonly TimeSpan _interval;
@@ -33,24 +34,28 @@ internal sealed class LoopWatchdog
         _time = options.TimeProvider;
         _log = log;
         _offload = options.OffloadBlockingRoutes;
+        // The system clock is read coarsely (CLOCK_MONOTONIC_COARSE, a few ns, ms resolution): two reads per inline
+        // call must cost next to nothing, and a 50 ms threshold needs no finer clock. A test's clock is exact.
+        _coarse = _time == TimeProvider.System;
+        _ticksPerMs = Math.Max(1, _time.TimestampFrequency / 1000);
         if (options.LoopStallThreshold is { } threshold)
         {
-            _thresholdTicks = Math.Max(1, (long)(threshold.TotalSeconds * _time.TimestampFrequency));
-            _thresholdMs = (long)threshold.TotalMilliseconds;
+            _thresholdMs = Math.Max(1, (long)threshold.TotalMilliseconds);
 
             // Twice per threshold: a stall is reported at most 1.5 thresholds after it began.
             _interval = TimeSpan.FromTicks(Math.Clamp(threshold.Ticks / 2, TimeSpan.TicksPerMillisecond, TimeSpan.TicksPerSecond));
         }
     }
 
-    public bool Enabled => _thresholdTicks > 0;
+    public bool Enabled => _thresholdMs > 0;
 
-    public long Timestamp() => _time.GetTimestamp();
+    /// <summary>Milliseconds on the server's clock (any origin).</summary>
+    public long Timestamp() => _coarse ? Environment.TickCount64 : _time.GetTimestamp() / _ticksPerMs;
 
-    /// <summary>After an inline call of <paramref name="target"/> that began at <paramref name="start"/> returned (or threw).</summary>
+    /// <summary>After an inline call of <paramref name="target"/> that began at <paramref name="start"/> (<see cref="Timestamp"/>) returned (or threw).</summary>
     public void Returned(DispatchTarget target, long start)
     {
-        long elapsed = _time.GetTimestamp() - start;
+        long elapsed = Timestamp() - start;
         long limit = LimitFor(target);
         target.MarkWarm();
         if (elapsed > limit)
@@ -124,7 +129,7 @@ internal sealed class LoopWatchdog
     /// <summary>Monitor: reports each loop stuck in one inline call beyond the threshold, once per call.</summary>
     internal void Check()
     {
-        long now = _time.GetTimestamp();
+        long now = Timestamp();
         foreach (var slot in Volatile.Read(ref _slots))
         {
             long call = slot.Active;
@@ -145,14 +150,13 @@ internal sealed class LoopWatchdog
         }
     }
 
-    private long LimitFor(DispatchTarget target) => target.Warm ? _thresholdTicks : _thresholdTicks * FirstCallAllowance;
+    private long LimitFor(DispatchTarget target) => target.Warm ? _thresholdMs : _thresholdMs * FirstCallAllowance;
 
-    private void OnStall(DispatchTarget target, string where, long elapsedTicks, bool stillRunning)
+    private void OnStall(DispatchTarget target, string where, long elapsedMs, bool stillRunning)
     {
         if (target.TryMarkWarned())
         {
-            long ms = elapsedTicks * 1000 / _time.TimestampFrequency;
-            _log.LoopStall(target.Name, where, ms, stillRunning, _thresholdMs);
+            _log.LoopStall(target.Name, where, elapsedMs, stillRunning, _thresholdMs);
         }
 
         if (_offload && target.TryOffload())
