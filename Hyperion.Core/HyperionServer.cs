@@ -194,6 +194,45 @@ public sealed class HyperionServer : IAsyncDisposable
         Use(next => env => middleware.InvokeAsync(env, next));
     }
 
+    /// <summary>Serves the files below <paramref name="directory"/> under <paramref name="prefix"/>; see <see cref="MapFiles(string, string, StaticFileOptions)"/>.</summary>
+    public void MapFiles(string prefix, string directory) => MapFiles(prefix, directory, new StaticFileOptions());
+
+    /// <summary>
+    /// Serves the files below <paramref name="directory"/> under <paramref name="prefix"/> (e.g. <c>/assets</c>; <c>/</c>
+    /// for the whole site): GET and HEAD (other methods: 405), content types by extension, <c>ETag</c> and
+    /// <c>Last-Modified</c> with 304 for <c>If-None-Match</c>/<c>If-Modified-Since</c>, a single <c>Range</c> (206/416,
+    /// <c>If-Range</c>), <see cref="StaticFileOptions.IndexFile"/> for directories, bodies sent with sendfile(2).
+    /// A path that is not a clean relative path (dot segments, encoded '/', backslash, NUL, bad UTF-8) gets 400;
+    /// one that names nothing servable (missing, hidden, a link out of the root, not a regular file) gets 404.
+    /// </summary>
+    public void MapFiles(string prefix, string directory, StaticFileOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(options);
+        CheckRoute("GET", prefix);
+        if (prefix.Contains('{') || prefix.Contains('}') || prefix.Contains('%'))
+        {
+            throw new ArgumentException($"'{prefix}' is not a valid file mount point: literal segments only.", nameof(prefix));
+        }
+
+        string mount = prefix.TrimEnd('/');
+        var handler = new Internal.Files.StaticFileHandler(directory, options);
+
+        // Mounted as a middleware in front of the routes: the handler reads the raw path itself, so an encoded '/' or
+        // '..' never reaches it decoded.
+        Use(next => env =>
+        {
+            string path = env.Path;
+            if (path.StartsWith(mount, StringComparison.Ordinal) && (path.Length == mount.Length || path[mount.Length] == '/'))
+            {
+                return new ValueTask<RackResponse>(handler.Serve(env, path[mount.Length..]));
+            }
+
+            return next(env);
+        });
+    }
+
     /// <summary>Adds a hook run when a request's head has been read, before dispatch. Exceptions are logged and ignored.</summary>
     public void OnRequestStart(Action<RackEnv> hook) => Hooks.AddStart(hook ?? throw new ArgumentNullException(nameof(hook)));
 

@@ -21,12 +21,12 @@ internal static class SocketFileSender
         }
 
         var handle = file.Detach();
-        await using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0, isAsync: true);
+        await using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0, isAsync: handle.IsAsync);
         var parts = new SendPacketsElement[(int)((file.Length + MaxPart - 1) / MaxPart)];
         for (int i = 0; i < parts.Length; i++)
         {
             long offset = (long)i * MaxPart;
-            parts[i] = new SendPacketsElement(stream, offset, (int)Math.Min(MaxPart, file.Length - offset), endOfPacket: i == parts.Length - 1);
+            parts[i] = new SendPacketsElement(stream, file.Offset + offset, (int)Math.Min(MaxPart, file.Length - offset), endOfPacket: i == parts.Length - 1);
         }
 
         var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
