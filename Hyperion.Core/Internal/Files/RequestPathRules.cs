@@ -34,7 +34,7 @@ internal static class RequestPathRules
     public static RequestPathKind Parse(string raw, bool serveHidden, out string relative, out bool trailingSlash)
     {
         relative = string.Empty;
-        trailingSlash = raw.Length == 0 || raw[^1] == '/';
+        trailingSlash = raw.Length > 0 && raw[^1] == '/';
         if (raw.Length == 0)
         {
             return RequestPathKind.Clean;
