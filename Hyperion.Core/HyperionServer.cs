@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Hyperion.Internal.Dispatch;
@@ -23,6 +24,8 @@ namespace Hyperion;
 /// </summary>
 public sealed class HyperionServer : IAsyncDisposable
 {
+    private static readonly Lock DefaultLock = new();
+    private static HyperionServer? _default;
     private readonly ObjectPool<RackEnv> _envPool;
     private readonly ConcurrentDictionary<IProtocolConnection, byte> _connections = new();
     private readonly List<SocketListener> _listeners = [];
@@ -52,6 +55,40 @@ public sealed class HyperionServer : IAsyncDisposable
         WriterOptions = new StreamPipeWriterOptions(pool, minimumBufferSize: PinnedBlockMemoryPool.BlockSize, leaveOpen: true);
         InMemoryPipeOptions = new PipeOptions(pool, minimumSegmentSize: PinnedBlockMemoryPool.BlockSize, useSynchronizationContext: false);
         _heartbeat = new Heartbeat(Options.TimeProvider, OnHeartbeat);
+    }
+
+    /// <summary>
+    /// The process-wide server that the static members (<c>HyperionServer.Handle(…)</c>, <c>HyperionServer.RunAsync()</c>,
+    /// see <see cref="DefaultServer"/>) register on and run, as Go's <c>DefaultServeMux</c>. Created on first use with
+    /// default options, or by <see cref="ConfigureDefault"/>. Tests and processes with several servers use instances.
+    /// </summary>
+    public static HyperionServer Default
+    {
+        get
+        {
+            lock (DefaultLock)
+            {
+                return _default ??= new HyperionServer();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Creates <see cref="Default"/> with <paramref name="options"/>; call it before the first static registration.
+    /// Throws when the default server already exists.
+    /// </summary>
+    public static HyperionServer ConfigureDefault(HyperionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        lock (DefaultLock)
+        {
+            if (_default is not null)
+            {
+                throw new InvalidOperationException("The default server already exists: call HyperionServer.ConfigureDefault before the first HyperionServer.Handle, Run, Use or RunAsync.");
+            }
+
+            return _default = new HyperionServer(options);
+        }
     }
 
     /// <summary>The options this server was created with.</summary>
@@ -123,7 +160,8 @@ public sealed class HyperionServer : IAsyncDisposable
 
     /// <summary>
     /// A static route: the response bytes are built now, once, and served with a fresh Date.
-    /// A GET registration also answers HEAD (headers only).
+    /// A GET registration also answers HEAD (headers only). <paramref name="path"/> is an exact path: a template
+    /// throws <see cref="ArgumentException"/> (a pre-built response has no values to fill in).
     /// </summary>
     public void HandleStatic(string method, string path, string body, string contentType = "text/plain", int status = 200, IEnumerable<(string Name, string Value)>? headers = null)
         => HandleStatic(method, path, Encoding.UTF8.GetBytes(body ?? throw new ArgumentNullException(nameof(body))), contentType, status, headers);
@@ -131,38 +169,54 @@ public sealed class HyperionServer : IAsyncDisposable
     /// <summary>A static route with a byte body; see <see cref="HandleStatic(string, string, string, string, int, IEnumerable{ValueTuple{string, string}}?)"/>.</summary>
     public void HandleStatic(string method, string path, ReadOnlyMemory<byte> body, string contentType, int status = 200, IEnumerable<(string Name, string Value)>? headers = null)
     {
-        method = CheckRoute(method, path);
+        var (interned, pattern) = CheckRoute(method, path);
+        if (pattern.IsTemplate)
+        {
+            throw new ArgumentException($"'{path}' is a route template; static routes are pre-built responses for one exact path. Use Handle for templates.", nameof(path));
+        }
+
         var response = new StaticResponse(status, contentType ?? throw new ArgumentNullException(nameof(contentType)), body.ToArray(), headers, Options.ServerHeader);
-        Routes.Add(new RouteEntry { Kind = RouteKind.Static, Method = method, Path = path, Static = response });
-    }
-
-    /// <summary>A dynamic-block route: a synchronous delegate over the env, run inline on the connection's loop.</summary>
-    public void Handle(string method, string path, Func<RackEnv, RackResponse> handler)
-    {
-        ArgumentNullException.ThrowIfNull(handler);
-        method = CheckRoute(method, path);
-        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = method, Path = path, Sync = handler });
-    }
-
-    /// <summary>A dynamic-block route with an asynchronous delegate; it runs inline until its first real await.</summary>
-    public void Handle(string method, string path, Func<RackEnv, ValueTask<RackResponse>> handler)
-    {
-        ArgumentNullException.ThrowIfNull(handler);
-        method = CheckRoute(method, path);
-        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = method, Path = path, Async = handler });
-    }
-
-    /// <summary>A legacy route: the handler receives a fully read <see cref="Request"/>.</summary>
-    public void Handle(string method, string path, IRequestHandler handler)
-    {
-        ArgumentNullException.ThrowIfNull(handler);
-        method = CheckRoute(method, path);
-        Routes.Add(new RouteEntry { Kind = RouteKind.Legacy, Method = method, Path = path, Legacy = handler });
+        Routes.Add(new RouteEntry { Kind = RouteKind.Static, Method = interned, Path = path, Pattern = pattern, Static = response });
     }
 
     /// <summary>
-    /// Sets the Rack-like app for every request the route table does not match. Without an app a miss
-    /// is 404, and a path registered only for other methods is 405 with an Allow header.
+    /// A dynamic-block route: a synchronous delegate over the env, run inline on the connection's loop.
+    /// <paramref name="path"/> is an exact path (<c>/todos</c>) or a template (<c>/todos/{id}</c>, <c>/files/{path...}</c>)
+    /// whose values the handler reads from <see cref="RackEnv.RouteValues"/>. Registering the same method and path
+    /// twice, or a template that conflicts with another of the same method, throws <see cref="ArgumentException"/>.
+    /// </summary>
+    /// <remarks>
+    /// Preferred over the <see cref="ValueTask"/> overload when a lambda fits both (<c>env => throw …</c>), which
+    /// would otherwise be ambiguous (CS0121).
+    /// </remarks>
+    [OverloadResolutionPriority(1)]
+    public void Handle(string method, string path, Func<RackEnv, RackResponse> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        var (interned, pattern) = CheckRoute(method, path);
+        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = interned, Path = path, Pattern = pattern, Sync = handler });
+    }
+
+    /// <summary>A dynamic-block route with an asynchronous delegate; it runs inline until its first real await. Paths as for the synchronous overload.</summary>
+    public void Handle(string method, string path, Func<RackEnv, ValueTask<RackResponse>> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        var (interned, pattern) = CheckRoute(method, path);
+        Routes.Add(new RouteEntry { Kind = RouteKind.Dynamic, Method = interned, Path = path, Pattern = pattern, Async = handler });
+    }
+
+    /// <summary>A legacy route: the handler receives a fully read <see cref="Request"/>. Paths as for the synchronous overload.</summary>
+    public void Handle(string method, string path, IRequestHandler handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        var (interned, pattern) = CheckRoute(method, path);
+        Routes.Add(new RouteEntry { Kind = RouteKind.Legacy, Method = interned, Path = path, Pattern = pattern, Legacy = handler });
+    }
+
+    /// <summary>
+    /// Sets the Rack-like app for every request whose path no route matches (without an app such a request is
+    /// 404). A path that some route matches, but not for the request's method, is 405 with an Allow header
+    /// whether or not an app is set.
     /// </summary>
     public void Run(RackApp app) => App = app ?? throw new ArgumentNullException(nameof(app));
 
@@ -239,7 +293,8 @@ public sealed class HyperionServer : IAsyncDisposable
     /// <summary>Adds a hook run after a response has been written (response null and exception set when the request failed).</summary>
     public void OnRequestEnd(Action<RackEnv, RackResponse?, Exception?> hook) => Hooks.AddEnd(hook ?? throw new ArgumentNullException(nameof(hook)));
 
-    private static string CheckRoute(string method, string path)
+    /// <summary>Validates a registration and parses its path (an exact path or a template); returns the interned method.</summary>
+    private static (string Method, RoutePattern Pattern) CheckRoute(string method, string path)
     {
         ArgumentNullException.ThrowIfNull(method);
         ArgumentNullException.ThrowIfNull(path);
@@ -253,7 +308,7 @@ public sealed class HyperionServer : IAsyncDisposable
             throw new ArgumentException($"'{path}' is not a valid route path: it must start with '/' and hold only visible ASCII, without '?' or '#'.", nameof(path));
         }
 
-        return KnownMethods.Intern(method);
+        return (KnownMethods.Intern(method), RoutePattern.Parse(path));
     }
 
     // ---------------- lifecycle ----------------

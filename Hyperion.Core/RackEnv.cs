@@ -69,6 +69,12 @@ public sealed class RackEnv
         }
     }
 
+    /// <summary>
+    /// The values the matched route template captured (<c>/todos/{id}</c>: <c>env.RouteValues["id"]</c>,
+    /// <c>env.RouteValues.GetInt32("id")</c>); empty for exact paths and the app.
+    /// </summary>
+    public RouteValues RouteValues { get; } = new();
+
     /// <summary>The query after <c>?</c>, without the <c>?</c>; empty when none.</summary>
     public string QueryString
     {
@@ -387,6 +393,10 @@ public sealed class RackEnv
 
     internal ReadOnlySpan<byte> PathBytes => _head.AsSpan(_pathStart, _pathLength);
 
+    internal int PathStart => _pathStart;
+
+    internal int PathLength => _pathLength;
+
     /// <summary>Sets the path string without decoding, when the route table already holds an equal string.</summary>
     internal void SetKnownPath(string path) => _path = path;
 
@@ -432,5 +442,6 @@ public sealed class RackEnv
         Headers.Clear();
         BodyStream.Detach();
         _items?.Clear();
+        RouteValues.Clear();
     }
 }

@@ -36,6 +36,7 @@ public class AllocationTests(ITestOutputHelper output)
             data.Add("/static", transport, 0);
             data.Add("/dynamic", transport, 0);
             data.Add("/app", transport, 0);
+            data.Add("/todos/42", transport, 0);
         }
 
         return data;
@@ -50,6 +51,7 @@ public class AllocationTests(ITestOutputHelper output)
         {
             s.HandleStatic("GET", "/static", "Hello, World!");
             s.Handle("GET", "/dynamic", env => RackResponse.Text(200, "Hello, World!"));
+            s.Handle("GET", "/todos/{id}", env => env.RouteValues.GetInt32("id") == 42 ? RackResponse.Text(200, "Hello, World!") : RackResponse.Text(400, "Wrong id!!!!!"));
             s.Run(env => new ValueTask<RackResponse>(RackResponse.Text(200, "Hello, World!")));
         },
             o => o.Transport = transport);

@@ -24,13 +24,15 @@ internal static class RequestDispatcher
             return routes?.Find(env.Method);
         }
 
-        routes = server.Routes.Find(env.PathBytes);
-        if (routes is not null && env.PathBytes.Length > 0)
+        // Exact paths first (one hash lookup on the raw bytes), then the method's templates.
+        var entry = server.Routes.Find(env.Method, env.HeadBuffer, env.PathStart, env.PathLength, env.RouteValues, out routes);
+        if (routes is not null && env.PathLength > 0)
         {
+            // routes.Path equals the raw path (an exact path, or the path itself when only templates matched).
             env.SetKnownPath(routes.Path);
         }
 
-        return routes?.Find(env.Method);
+        return entry;
     }
 
     /// <summary>
@@ -60,8 +62,7 @@ internal static class RequestDispatcher
         if (env.MatchChanged)
         {
             asteriskForm = env.Path == "*";
-            routes = server.Routes.Find(env.Path);
-            entry = routes?.Find(env.Method);
+            entry = server.Routes.Find(env.Method, env.Path, env.RouteValues, out routes);
         }
 
         if (entry is { Kind: RouteKind.Static })
@@ -87,20 +88,24 @@ internal static class RequestDispatcher
             }
         }
 
-        if (server.App is { } app)
-        {
-            return app(env);
-        }
-
         if (asteriskForm)
         {
-            // OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7).
-            return new ValueTask<RackResponse>(RackResponse.Empty(200, [("Allow", server.Routes.AllMethods())]));
+            // OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7); an app may answer it itself.
+            return server.App is { } asteriskApp
+                ? asteriskApp(env)
+                : new ValueTask<RackResponse>(RackResponse.Empty(200, [("Allow", server.Routes.AllMethods())]));
         }
 
+        // A path some route matches, but not for this method, is 405 even with an app (RFC 9110 §15.5.6):
+        // the app sees only paths no route matches.
         if (routes is not null)
         {
             return new ValueTask<RackResponse>(RackResponse.Empty(405, [("Allow", routes.Allow)]));
+        }
+
+        if (server.App is { } app)
+        {
+            return app(env);
         }
 
         return new ValueTask<RackResponse>(RackResponse.Empty(404));

@@ -1,13 +1,13 @@
 namespace Hyperion.Internal.Routing;
 
-/// <summary>All entries registered for one path, and the Allow value a 405 for that path carries.</summary>
+/// <summary>All entries registered for one path (or matching one path), and the Allow value a 405 for that path carries.</summary>
 internal sealed class PathRoutes
 {
     public PathRoutes(string path, RouteEntry[] entries)
     {
         Path = path;
         Entries = entries;
-        var methods = entries.Select(e => e.Method).ToList();
+        var methods = entries.Select(e => e.Method).Distinct().ToList();
         if (methods.Contains("GET") && !methods.Contains("HEAD"))
         {
             methods.Insert(methods.IndexOf("GET") + 1, "HEAD");

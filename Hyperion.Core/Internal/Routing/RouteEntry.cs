@@ -9,6 +9,9 @@ internal sealed class RouteEntry
 
     public required string Path { get; init; }
 
+    /// <summary>The parsed path; a template when it holds wildcards.</summary>
+    public required RoutePattern Pattern { get; init; }
+
     public StaticResponse? Static { get; init; }
 
     public Func<RackEnv, RackResponse>? Sync { get; init; }
