@@ -264,8 +264,7 @@ public sealed class HyperionServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(prefix);
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(options);
-        CheckRoute("GET", prefix);
-        if (prefix.Contains('{') || prefix.Contains('}') || prefix.Contains('%'))
+        if (prefix.Length == 0 || prefix[0] != '/' || prefix.Contains('{') || prefix.Contains('}') || prefix.Contains('%') || prefix.Contains("//", StringComparison.Ordinal))
         {
             throw new ArgumentException($"'{prefix}' is not a valid file mount point: literal segments only.", nameof(prefix));
         }
@@ -273,18 +272,14 @@ public sealed class HyperionServer : IAsyncDisposable
         string mount = prefix.TrimEnd('/');
         var handler = new Internal.Files.StaticFileHandler(directory, options);
 
-        // Mounted as a middleware in front of the routes: the handler reads the raw path itself, so an encoded '/' or
-        // '..' never reaches it decoded.
-        Use(next => env =>
+        // GET {prefix}/{path...} (HEAD falls back to GET; the router answers other methods with 405 + Allow), and the
+        // mount point itself, which redirects to its slash. The handler reads the raw path rather than the decoded
+        // route value, so an encoded '/' or '..' is refused instead of decoded into a separator.
+        Handle("GET", mount + "/{path...}", env => handler.Serve(env, env.Path[mount.Length..]));
+        if (mount.Length > 0)
         {
-            string path = env.Path;
-            if (path.StartsWith(mount, StringComparison.Ordinal) && (path.Length == mount.Length || path[mount.Length] == '/'))
-            {
-                return new ValueTask<RackResponse>(handler.Serve(env, path[mount.Length..]));
-            }
-
-            return next(env);
-        });
+            Handle("GET", mount, env => handler.Serve(env, string.Empty));
+        }
     }
 
     /// <summary>Adds a hook run when a request's head has been read, before dispatch. Exceptions are logged and ignored.</summary>
