@@ -443,6 +443,29 @@ public abstract class StaticFilesTests : TransportTests, IDisposable
     }
 
     [Fact]
+    public async Task The_mount_is_a_template_route_more_specific_routes_win_and_middleware_wraps_it()
+    {
+        await using var ts = await StartAsync(s =>
+        {
+            s.Use(new Cors(new CorsOptions { AllowedOrigins = { "https://app.example" } }));
+            s.MapFiles("/assets", _root);
+            s.Handle("GET", "/assets/special", _ => RackResponse.Text(200, "route"));
+            s.Run(_ => new ValueTask<RackResponse>(RackResponse.Text(200, "app")));
+            FluentActions.Invoking(() => s.Handle("GET", "/assets/{rest...}", _ => RackResponse.Empty(200)))
+                .Should().Throw<ArgumentException>().WithMessage("*/assets/{path...}*", "two patterns for the same paths conflict");
+        });
+        using var client = ts.CreateHttpClient();
+        (await client.GetStringAsync("/assets/special")).Should().Be("route", "a literal path is more specific than the mount");
+        (await client.GetStringAsync("/elsewhere")).Should().Be("app");
+        (await client.GetAsync("/assets/missing.txt")).StatusCode.Should().Be(HttpStatusCode.NotFound, "a missing file is the mount's 404, not the app");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/assets/a.txt");
+        request.Headers.Add("Origin", "https://app.example");
+        using var response = await client.SendAsync(request);
+        (await response.Content.ReadAsStringAsync()).Should().Be("hello a");
+        response.Headers.GetValues("Access-Control-Allow-Origin").Should().Equal("https://app.example");
+    }
+
+    [Fact]
     public void Registration_refuses_a_missing_root_and_a_bad_prefix()
     {
         var server = new HyperionServer();
