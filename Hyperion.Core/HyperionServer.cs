@@ -270,7 +270,7 @@ public sealed class HyperionServer : IAsyncDisposable
         }
 
         string mount = prefix.TrimEnd('/');
-        var handler = new Internal.Files.StaticFileHandler(directory, options);
+        var handler = new Internal.Files.StaticFileHandler(directory, options, Log);
 
         // GET {prefix}/{path...} (HEAD falls back to GET; the router answers other methods with 405 + Allow), and the
         // mount point itself, which redirects to its slash. The handler reads the raw path rather than the decoded

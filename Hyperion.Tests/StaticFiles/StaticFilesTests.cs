@@ -376,6 +376,10 @@ public abstract class StaticFilesTests : TransportTests, IDisposable
         response.Status.Should().Be(status, target);
         response.BodyText.Should().NotContain(Secret);
         response.Body.Length.Should().BeLessThan(100, "a refusal carries a short text, never a file");
+        if (status == 400 && response.BodyText.Contains("clean file path", StringComparison.Ordinal))
+        {
+            ts.Logs.Lines.Should().ContainSingle(l => l.EventId.Name == "StaticPathRefused", "one line per refused path");
+        }
     }
 
     [Fact]

@@ -18,14 +18,16 @@ internal sealed class StaticFileHandler
     private static readonly (string Name, string Value)[] AllowGetHead = [("Allow", "GET, HEAD")];
 
     private readonly FileLookup _lookup;
+    private readonly Infrastructure.ServerLog _log;
     private readonly Dictionary<string, string> _contentTypes;
     private readonly string _defaultContentType;
     private readonly string? _indexFile;
     private readonly bool _serveHidden;
     private readonly string? _cacheControl;
 
-    public StaticFileHandler(string root, StaticFileOptions options)
+    public StaticFileHandler(string root, StaticFileOptions options, Infrastructure.ServerLog log)
     {
+        _log = log;
         _lookup = new FileLookup(root, options.AllowSymlinksOutsideRoot);
         _contentTypes = new Dictionary<string, string>(options.ContentTypes, StringComparer.OrdinalIgnoreCase);
         _defaultContentType = options.DefaultContentType ?? throw new ArgumentException("DefaultContentType is required.", nameof(options));
@@ -54,6 +56,7 @@ internal sealed class StaticFileHandler
         var kind = RequestPathRules.Parse(rawRelative, _serveHidden, out string relative, out bool trailingSlash);
         if (kind == RequestPathKind.Malformed)
         {
+            _log.StaticPathRefused(env.RemoteAddress, env.Path);
             return RackResponse.Text(400, "Bad Request: not a clean file path\n");
         }
 
