@@ -6,6 +6,7 @@ using System.Text;
 using Hyperion;
 using Hyperion.Tests.Http2;
 using Hyperion.Tests.Infrastructure;
+using Hyperion.Tests.Native;
 
 namespace Hyperion.Tests.StaticFiles;
 
@@ -467,6 +468,96 @@ public abstract class StaticFilesTests : TransportTests, IDisposable
         using var response = await client.SendAsync(request);
         (await response.Content.ReadAsStringAsync()).Should().Be("hello a");
         response.Headers.GetValues("Access-Control-Allow-Origin").Should().Equal("https://app.example");
+    }
+
+    [RequiresToolFact("curl")]
+    public async Task Curl_resumes_a_download_with_a_range_and_sends_traversal_as_is()
+    {
+        await using var ts = await StartFilesAsync();
+        var partial = Path.Combine(_base, "partial.bin");
+        File.WriteAllBytes(partial, _big.AsSpan(0, 123_456).ToArray());
+        var url = new Uri(ts.BaseAddress, "/assets/big.bin").ToString();
+
+        var (code, output, err) = await ToolProcess.RunAsync("curl", "-sS", "--fail", "-C", "-", "-o", partial, "-w", "%{http_code}", url);
+        code.Should().Be(0, err);
+        output.Should().Be("206", "curl -C - asks for the rest with Range: bytes=123456-");
+        File.ReadAllBytes(partial).Should().Equal(_big);
+
+        (code, output, err) = await ToolProcess.RunAsync("curl", "-sS", "--http2-prior-knowledge", "-r", "10-19", "-w", "%{http_code}", "-o", partial, url);
+        code.Should().Be(0, err);
+        output.Should().Be("206");
+        File.ReadAllBytes(partial).Should().Equal(_big.AsSpan(10, 10).ToArray());
+
+        (code, output, _) = await ToolProcess.RunAsync("curl", "-s", "--path-as-is", "-o", "-", "-w", " %{http_code}", new Uri(ts.BaseAddress, "/").ToString() + "assets/../secret.txt");
+        output.Should().EndWith(" 400").And.NotContain(Secret);
+    }
+
+    [Fact]
+    public async Task Every_descriptor_the_mount_opens_is_closed()
+    {
+        await using var ts = await StartFilesAsync();
+        using var client = ts.CreateHttpClient();
+        using var plain = await client.GetAsync("/assets/big.bin");
+        string etag = plain.Headers.ETag!.ToString();
+        foreach (var headers in new[]
+        {
+            new[] { ("If-None-Match", etag) },
+            [("If-Match", "\"x\"")],
+            [("Range", "bytes=999999-")],
+            [("Range", "bytes=0-9")],
+            [("Range", "bytes=0-9"), ("If-Range", "\"old\"")],
+        })
+        {
+            using var response = await SendAsync(client, false, HttpMethod.Get, "/assets/big.bin", headers);
+            await response.Content.ReadAsByteArrayAsync();
+        }
+
+        using (await SendAsync(client, false, HttpMethod.Head, "/assets/big.bin"))
+        {
+        }
+
+        using (await client.GetAsync("/assets/sub"))
+        {
+        }
+
+        using (await client.GetAsync("/assets/link-out.txt"))
+        {
+        }
+
+        // A client that leaves in the middle of a body: the descriptor still closes.
+        using (var raw = await ts.ConnectAsync())
+        {
+            await raw.SendAsync("GET /assets/big.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+            await raw.ReadBytesAsync(100);
+        }
+
+        for (int i = 0; i < 200 && OpenDescriptors(_base) > 0; i++)
+        {
+            await Task.Delay(25);
+        }
+
+        OpenDescriptors(_base).Should().Be(0, "304, 412, 416, HEAD, ranges, redirects, refusals and aborted bodies all close their file");
+    }
+
+    private static int OpenDescriptors(string under)
+    {
+        int count = 0;
+        foreach (var fd in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            try
+            {
+                if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith(under, StringComparison.Ordinal))
+                {
+                    count++;
+                }
+            }
+            catch (IOException)
+            {
+                // Closed while listing.
+            }
+        }
+
+        return count;
     }
 
     [Fact]
