@@ -470,6 +470,57 @@ public abstract class StaticFilesTests : TransportTests, IDisposable
         response.Headers.GetValues("Access-Control-Allow-Origin").Should().Equal("https://app.example");
     }
 
+    [Fact]
+    public async Task Swapping_a_file_and_a_link_out_of_the_root_while_it_is_served_never_leaks()
+    {
+        await using var ts = await StartFilesAsync();
+        using var client = ts.CreateHttpClient();
+        var target = Path.Combine(_root, "race.txt");
+        var asFile = Path.Combine(_root, "race-file.tmp");
+        var asLink = Path.Combine(_root, "race-link.tmp");
+        File.WriteAllText(target, "inside");
+        using var stop = new CancellationTokenSource();
+
+        // rename(2) over the name is atomic: at every moment the name is either the file or the link.
+        var swapper = Task.Run(() =>
+        {
+            int swaps = 0;
+            while (!stop.IsCancellationRequested && swaps < 200_000)
+            {
+                File.WriteAllText(asFile, "inside");
+                File.Move(asFile, target, overwrite: true);
+                File.CreateSymbolicLink(asLink, Path.Combine(_base, "secret.txt"));
+                File.Move(asLink, target, overwrite: true);
+                swaps++;
+            }
+
+            return swaps;
+        });
+
+        int served = 0;
+        int refused = 0;
+        for (int i = 0; i < 300; i++)
+        {
+            using var response = await client.GetAsync("/assets/race.txt");
+            var body = await response.Content.ReadAsStringAsync();
+            body.Should().NotContain(Secret);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                body.Should().Be("inside");
+                served++;
+            }
+            else
+            {
+                response.StatusCode.Should().Be(HttpStatusCode.NotFound);
+                refused++;
+            }
+        }
+
+        stop.Cancel();
+        (await swapper).Should().BeGreaterThan(0);
+        (served + refused).Should().Be(300);
+    }
+
     [RequiresToolFact("curl")]
     public async Task Curl_resumes_a_download_with_a_range_and_sends_traversal_as_is()
     {

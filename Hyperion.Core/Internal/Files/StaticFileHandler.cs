@@ -15,8 +15,6 @@ namespace Hyperion.Internal.Files;
 /// </remarks>
 internal sealed class StaticFileHandler
 {
-    private static readonly (string Name, string Value)[] AllowGetHead = [("Allow", "GET, HEAD")];
-
     private readonly FileLookup _lookup;
     private readonly Infrastructure.ServerLog _log;
     private readonly Dictionary<string, string> _contentTypes;
@@ -47,11 +45,8 @@ internal sealed class StaticFileHandler
     /// </summary>
     public RackResponse Serve(RackEnv env, string rawRelative)
     {
+        // Registered for GET (HEAD falls back to it); the router answers other methods with 405 + Allow.
         bool head = env.Method == "HEAD";
-        if (!head && env.Method != "GET")
-        {
-            return RackResponse.Empty(405, AllowGetHead);
-        }
 
         var kind = RequestPathRules.Parse(rawRelative, _serveHidden, out string relative, out bool trailingSlash);
         if (kind == RequestPathKind.Malformed)
