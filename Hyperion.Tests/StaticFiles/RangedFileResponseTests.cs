@@ -47,6 +47,37 @@ public abstract class RangedFileResponseTests : TransportTests, IDisposable
     }
 
     [Fact]
+    public async Task A_range_of_a_file_that_shrinks_while_it_is_sent_cuts_the_connection()
+    {
+        const int MiB = 1024 * 1024;
+        var path = Path.Combine(_dir, "big.bin");
+        await File.WriteAllBytesAsync(path, RandomNumberGenerator.GetBytes(20 * MiB));
+        await using var ts = await StartAsync(s => s.MapFiles("/files", _dir), o => o.LoopCount = 1);
+        using var c = await RawConnection.ConnectAsync(ts.Port, receiveBufferSize: 8 * 1024);
+        await c.SendAsync("GET /files/big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=1048576-\r\n\r\n");
+        var head = await c.ReadHeadAsync();
+        head.Status.Should().Be(206);
+        head.Header("Content-Length").Should().Be((19 * MiB).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        // Cut the file just past the range's start: far less than the announced part is left to send.
+        using (var truncate = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            truncate.SetLength(MiB + (64 * 1024));
+        }
+
+        var rest = await c.ReadUntilClosedAsync(TimeSpan.FromSeconds(30));
+        rest.Length.Should().BeLessThan(19 * MiB, "the server closed the connection before the announced length");
+        for (int i = 0; i < 200 && !ts.Logs.Lines.Any(Shrank); i++)
+        {
+            await Task.Delay(25); // the log line may trail the close by a moment
+        }
+
+        ts.Logs.Lines.Should().ContainSingle(l => Shrank(l));
+    }
+
+    private static bool Shrank(CapturingLoggerProvider.LogLine line) => line.Exception?.Message.Contains("shrank", StringComparison.Ordinal) == true;
+
+    [Fact]
     public void Negative_offsets_and_lengths_are_refused()
     {
         FluentActions.Invoking(() => RackResponse.File(200, null, "/x", "a/b", -1, 1)).Should().Throw<ArgumentOutOfRangeException>();
