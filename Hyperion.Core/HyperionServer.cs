@@ -20,7 +20,9 @@ namespace Hyperion;
 
 /// <summary>
 /// An HTTP/1.1 server. Register routes and an app, then <see cref="StartAsync"/> or <see cref="RunAsync"/>.
-/// Everything belongs to the instance: two servers in one process never see each other's routes.
+/// Everything belongs to the instance: two servers in one process never see each other's routes. The static
+/// members (<c>HyperionServer.Handle(…)</c>, <c>HyperionServer.RunAsync()</c>; see <see cref="DefaultServer"/>) are a
+/// facade over one such instance, <see cref="Default"/>.
 /// </summary>
 public sealed class HyperionServer : IAsyncDisposable
 {

@@ -31,7 +31,17 @@ public sealed class RouteValues : IReadOnlyDictionary<string, string>
     public int Count => _names.Length;
 
     /// <summary>The wildcard names of the matched template, in pattern order.</summary>
-    public IEnumerable<string> Keys => _names;
+    public IEnumerable<string> Keys
+    {
+        get
+        {
+            // Iterated, not handed out: the names array belongs to the route.
+            for (int i = 0; i < _names.Length; i++)
+            {
+                yield return _names[i];
+            }
+        }
+    }
 
     /// <summary>The decoded values, in pattern order.</summary>
     public IEnumerable<string> Values

@@ -19,36 +19,50 @@ public partial class ReadmeExamplesTests(ITestOutputHelper output)
         var dir = Directory.CreateTempSubdirectory("hyperion-readme-");
         try
         {
-            // One block is a program (top-level statements); the others are whole files.
-            int programs = 0;
-            for (int i = 0; i < blocks.Count; i++)
-            {
-                bool topLevel = blocks[i].Contains("await server.RunAsync()", StringComparison.Ordinal);
-                programs += topLevel ? 1 : 0;
-                await File.WriteAllTextAsync(Path.Combine(dir.FullName, topLevel ? "Program.cs" : $"Block{i}.cs"), blocks[i]);
-            }
-
-            programs.Should().Be(1);
+            // Program blocks (top-level statements) each get a project of their own, since a compilation has one
+            // entry point; the other blocks are whole files, compiled with the first program.
+            var programs = blocks.Where(IsProgram).ToList();
+            programs.Should().HaveCountGreaterThanOrEqualTo(2, "the README shows the instance API and the default server's static shape");
             string core = Path.Combine(root, "Hyperion.Core", "Hyperion.Core.csproj");
             string http2 = Path.Combine(root, "Hyperion.Http2", "Hyperion.Http2.csproj");
-            await File.WriteAllTextAsync(Path.Combine(dir.FullName, "ReadmeExamples.csproj"), $"""
-                <Project Sdk="Microsoft.NET.Sdk">
-                  <PropertyGroup>
-                    <OutputType>Exe</OutputType>
-                    <TargetFramework>net10.0</TargetFramework>
-                    <ImplicitUsings>enable</ImplicitUsings>
-                    <Nullable>enable</Nullable>
-                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-                  </PropertyGroup>
-                  <ItemGroup>
-                    <PackageReference Include="xunit" Version="2.9.3" />
-                    <ProjectReference Include="{core}" />
-                    <ProjectReference Include="{http2}" />
-                  </ItemGroup>
-                </Project>
-                """);
+            var solution = new System.Text.StringBuilder("<Solution>\n");
+            for (int p = 0; p < programs.Count; p++)
+            {
+                var project = Directory.CreateDirectory(Path.Combine(dir.FullName, $"Program{p}"));
+                await File.WriteAllTextAsync(Path.Combine(project.FullName, "Program.cs"), programs[p]);
+                if (p == 0)
+                {
+                    for (int i = 0; i < blocks.Count; i++)
+                    {
+                        if (!IsProgram(blocks[i]))
+                        {
+                            await File.WriteAllTextAsync(Path.Combine(project.FullName, $"Block{i}.cs"), blocks[i]);
+                        }
+                    }
+                }
 
-            var psi = new ProcessStartInfo("dotnet", ["build", dir.FullName, "--artifacts-path", Path.Combine(dir.FullName, "artifacts"), "-nologo", "-v", "quiet"])
+                await File.WriteAllTextAsync(Path.Combine(project.FullName, $"ReadmeExamples{p}.csproj"), $"""
+                    <Project Sdk="Microsoft.NET.Sdk">
+                      <PropertyGroup>
+                        <OutputType>Exe</OutputType>
+                        <TargetFramework>net10.0</TargetFramework>
+                        <ImplicitUsings>enable</ImplicitUsings>
+                        <Nullable>enable</Nullable>
+                        <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                      </PropertyGroup>
+                      <ItemGroup>
+                        <PackageReference Include="xunit" Version="2.9.3" />
+                        <ProjectReference Include="{core}" />
+                        <ProjectReference Include="{http2}" />
+                      </ItemGroup>
+                    </Project>
+                    """);
+                solution.Append($"  <Project Path=\"Program{p}/ReadmeExamples{p}.csproj\" />\n");
+            }
+
+            await File.WriteAllTextAsync(Path.Combine(dir.FullName, "ReadmeExamples.slnx"), solution.Append("</Solution>\n").ToString());
+
+            var psi = new ProcessStartInfo("dotnet", ["build", Path.Combine(dir.FullName, "ReadmeExamples.slnx"), "--artifacts-path", Path.Combine(dir.FullName, "artifacts"), "-nologo", "-v", "quiet"])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -67,6 +81,9 @@ public partial class ReadmeExamplesTests(ITestOutputHelper output)
             dir.Delete(recursive: true);
         }
     }
+
+    private static bool IsProgram(string block)
+        => block.Contains("await server.RunAsync()", StringComparison.Ordinal) || block.Contains("await HyperionServer.RunAsync()", StringComparison.Ordinal);
 
     internal static string RepoRoot([CallerFilePath] string thisFile = "")
     {

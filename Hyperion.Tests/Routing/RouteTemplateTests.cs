@@ -44,6 +44,9 @@ public class RouteTemplateTests
         { ["/{a}/x", "/y/{b}/z"], "/y/x", "/{a}/x a=[y]" },                           // different lengths: disjoint
         { ["/dir/"], "/dir/", "/dir/" },                                              // a trailing slash is literal
         { ["/dir/"], "/dir/a", null },
+        { ["/a/{x}/"], "/a/5/", "/a/{x}/ x=[5]" },                                    // so is one after a wildcard
+        { ["/a/{x}/"], "/a/5", null },
+        { ["/a/{x}/", "/a/{x}/{y}"], "/a/5/6", "/a/{x}/{y} x=[5] y=[6]" },             // "" and {y} share no path
         { ["/u/{name}"], "/u/a%20b", "/u/{name} name=[a b]" },                       // percent-decoded
         { ["/u/{name}"], "/u/caf%C3%A9", "/u/{name} name=[café]" },                  // as UTF-8
         { ["/u/{name}"], "/u/a%2Fb", "/u/{name} name=[a/b]" },                       // %2F decodes but does not split
@@ -177,6 +180,8 @@ public class RouteTemplateTests
         server.Handle("GET", "/t/{id}", env => RackResponse.Text(200, env.RouteValues["id"]));
         server.Handle("GET", "/exact", env => RackResponse.Text(200, env.RouteValues.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         server.Run(env => ValueTask.FromResult(RackResponse.Text(200, "app " + env.RouteValues.Count.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        var seenAtStart = new List<int>();
+        server.OnRequestStart(env => seenAtStart.Add(env.RouteValues.Count));   // before routing: a reused env must be clean
         using var client = server.CreateClient();
         for (int i = 0; i < 3; i++)
         {
@@ -184,5 +189,7 @@ public class RouteTemplateTests
             (await client.GetStringAsync("/exact")).Should().Be("0");
             (await client.GetStringAsync("/elsewhere")).Should().Be("app 0");
         }
+
+        seenAtStart.Should().HaveCount(9).And.OnlyContain(n => n == 0);
     }
 }

@@ -164,7 +164,8 @@ internal sealed class RouteTable
     {
         var path = buffer.AsSpan(start, length);
         Span<int> captures = stackalloc int[2 * snapshot.MaxWildcards];
-        var entry = snapshot.Trie(method)?.Match(path, captures);
+        var own = snapshot.Trie(method);
+        var entry = own?.Match(path, captures);
         if (entry is null && method == "HEAD")
         {
             // HEAD falls back to GET (RFC 9110 §9.3.2): after the exact path's routes and every HEAD template.
@@ -181,7 +182,7 @@ internal sealed class RouteTable
         List<RouteEntry>? matched = null;
         foreach (var (_, trie) in snapshot.Tries)
         {
-            if (trie.Match(path, captures) is { } other)
+            if (!ReferenceEquals(trie, own) && trie.Match(path, captures) is { } other)
             {
                 (matched ??= [.. routes?.Entries ?? []]).Add(other);
             }
