@@ -40,6 +40,15 @@ public sealed class Cors : IRackMiddleware
             throw new ArgumentException("CORS cannot allow any origin (\"*\") together with credentials; list the origins.", nameof(options));
         }
 
+        foreach (var value in options.AllowedOrigins.Concat(options.AllowedMethods).Concat(options.AllowedHeaders).Concat(options.ExposedHeaders))
+        {
+            // They are written into response headers: a CR or LF would make every such response fail with 500.
+            if (string.IsNullOrWhiteSpace(value) || !Internal.Http.HeaderValidation.IsValidValue(value) || value.Contains(','))
+            {
+                throw new ArgumentException($"'{value?.ReplaceLineEndings(" ")}' is not a valid CORS origin, method or header name.", nameof(options));
+            }
+        }
+
         _methods = new HashSet<string>(options.AllowedMethods.Where(m => m != "*"), StringComparer.Ordinal);
         _anyMethod = options.AllowedMethods.Contains("*");
         _methodsText = string.Join(", ", _methods);

@@ -201,6 +201,41 @@ public abstract class CorsTests : TransportTests
         FluentActions.Invoking(() => new Cors(options)).Should().Throw<ArgumentException>().WithMessage("*credentials*");
     }
 
+    [Theory]
+    [InlineData("https://a.example\r\nX-Evil: 1")]
+    [InlineData("")]
+    [InlineData("https://a.example, https://b.example")]
+    public void Options_that_cannot_be_written_as_headers_are_refused(string origin)
+    {
+        var options = new CorsOptions();
+        options.AllowedOrigins.Add(origin);
+        FluentActions.Invoking(() => new Cors(options)).Should().Throw<ArgumentException>();
+    }
+
+    [Fact]
+    public async Task A_raw_h2c_preflight_and_request()
+    {
+        await using var ts = await StartCorsAsync(Listed);
+        await using var client = await H2RawClient.ConnectAsync(ts.Port);
+        await client.SendHeadersAsync(1, endStream: true,
+            (":method", "OPTIONS"), (":scheme", "http"), (":authority", "x"), (":path", "/api"),
+            ("origin", App), ("access-control-request-method", "DELETE"), ("access-control-request-headers", "x-token"));
+        var preflight = await client.ReadResponseAsync(1);
+        preflight.Status.Should().Be(204);
+        preflight.Header("access-control-allow-origin").Should().Be(App);
+        preflight.Header("access-control-allow-methods").Should().Be("GET, HEAD, POST, DELETE");
+        preflight.Header("access-control-allow-headers").Should().Be("x-token");
+        preflight.Header("access-control-max-age").Should().Be("600");
+
+        await client.SendHeadersAsync(3, endStream: true, H2.Get("/api", ("origin", App)));
+        var actual = await client.ReadResponseAsync(3);
+        actual.Status.Should().Be(200);
+        actual.Header("access-control-allow-origin").Should().Be(App);
+        actual.Header("access-control-expose-headers").Should().Be("X-Total");
+        actual.Header("vary").Should().Be("Origin");
+        _appCalls.Should().Be(1, "only the actual request reached the app");
+    }
+
     [Fact]
     public async Task A_raw_preflight_and_request_on_one_connection()
     {
