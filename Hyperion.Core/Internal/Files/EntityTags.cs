@@ -18,7 +18,8 @@ internal static class EntityTags
             return true;
         }
 
-        var opaque = Opaque(etag.AsSpan(), out _);
+        // Our own tags are strong: the whole tag is the opaque-tag.
+        var opaque = etag.AsSpan();
         while (!list.IsEmpty)
         {
             list = list.TrimStart(" \t,");
@@ -51,13 +52,6 @@ internal static class EntityTags
         }
 
         return false;
-    }
-
-    /// <summary>The quoted opaque-tag of <paramref name="etag"/> (without W/).</summary>
-    private static ReadOnlySpan<char> Opaque(ReadOnlySpan<char> etag, out bool weak)
-    {
-        weak = etag.StartsWith("W/", StringComparison.Ordinal);
-        return weak ? etag[2..] : etag;
     }
 
     /// <summary>Parses an HTTP-date (IMF-fixdate; the obsolete forms are accepted too, §5.6.7).</summary>

@@ -51,7 +51,7 @@ internal sealed class FileLookup
     {
         file = default;
         string candidate = relative.Length == 0 ? _rootReal : Path.Join(_rootReal, relative);
-        return OperatingSystem.IsLinux() ? FindLinux(candidate, out file) : FindManaged(candidate, out file);
+        return OperatingSystem.IsLinux() && NativeFiles.HasStatx ? FindLinux(candidate, out file) : FindManaged(candidate, out file);
     }
 
     private LookupKind FindLinux(string candidate, out OpenedFile file)
@@ -117,11 +117,14 @@ internal sealed class FileLookup
         return null;
     }
 
-    /// <summary>Other systems: realpath containment, then a managed open (fifos are not told apart there).</summary>
+    /// <summary>
+    /// Other systems (and a libc without statx): realpath(3) containment, then a managed open; fifos are not told apart
+    /// there, and Windows paths get no link resolution.
+    /// </summary>
     private LookupKind FindManaged(string candidate, out OpenedFile file)
     {
         file = default;
-        string? real = OperatingSystem.IsMacOS() ? NativeFiles.RealPath(candidate) : (File.Exists(candidate) || System.IO.Directory.Exists(candidate) ? Path.GetFullPath(candidate) : null);
+        string? real = OperatingSystem.IsMacOS() || OperatingSystem.IsLinux() ? NativeFiles.RealPath(candidate) : (File.Exists(candidate) || System.IO.Directory.Exists(candidate) ? Path.GetFullPath(candidate) : null);
         if (real is null || !IsInside(real))
         {
             return LookupKind.NotFound;

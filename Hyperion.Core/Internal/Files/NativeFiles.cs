@@ -47,6 +47,30 @@ internal static unsafe partial class NativeFiles
     [LibraryImport("libc", EntryPoint = "free")]
     private static partial void Free(nint pointer);
 
+    private static int _statx;
+
+    /// <summary>True when libc has statx(3) (glibc 2.28+, musl 1.2.5+); without it lookups take the managed path.</summary>
+    public static bool HasStatx
+    {
+        get
+        {
+            if (_statx == 0)
+            {
+                try
+                {
+                    TryStat("/", out _);
+                    _statx = 1;
+                }
+                catch (EntryPointNotFoundException)
+                {
+                    _statx = -1;
+                }
+            }
+
+            return _statx > 0;
+        }
+    }
+
     /// <summary>stat of <paramref name="path"/>, following symbolic links; false when it cannot be read.</summary>
     public static bool TryStat(string path, out Statx result)
     {
