@@ -94,6 +94,12 @@ public abstract class StaticFilesTests : TransportTests, IDisposable
         (await client.GetStringAsync("/other")).Should().Be("other", "paths outside the mount reach the routes");
         ts.Server.KernelFileBytes.Should().Be(h2 ? 0 : _big.Length, "cleartext HTTP/1.1 sends file bodies with sendfile");
 
+        // The in-process client has no socket: the copy path, from the same descriptor, a range included.
+        using var inProcess = ts.Server.CreateClient();
+        (await inProcess.GetByteArrayAsync("/assets/big.bin")).Should().Equal(_big);
+        using var ranged = await SendAsync(inProcess, false, HttpMethod.Get, "/assets/big.bin", ("Range", "bytes=5-9"));
+        (await ranged.Content.ReadAsByteArrayAsync()).Should().Equal(_big.AsSpan(5, 5).ToArray());
+
         using var css = await SendAsync(client, h2, HttpMethod.Get, "/assets/style.css");
         css.Content.Headers.ContentType!.MediaType.Should().Be("text/css");
         using var html = await SendAsync(client, h2, HttpMethod.Get, "/assets/index.html");

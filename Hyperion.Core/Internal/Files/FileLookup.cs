@@ -86,35 +86,8 @@ internal sealed class FileLookup
             return LookupKind.NotFound;
         }
 
-        // The transports want a handle opened for asynchronous I/O (SendPacketsAsync insists); /proc/self/fd/N opens
-        // the same inode again whatever became of the path, and the check below makes sure.
-        var body = ReopenAsync(fd, candidate);
-        handle.Dispose();
-        if (body is null || !NativeFiles.TryStat((int)body.DangerousGetHandle(), out var again) || !again.SameFile(opened))
-        {
-            body?.Dispose();
-            return LookupKind.NotFound;
-        }
-
-        file = new OpenedFile(body, (long)opened.Size, opened.MtimeSeconds, opened.MtimeNanoseconds);
+        file = new OpenedFile(handle, (long)opened.Size, opened.MtimeSeconds, opened.MtimeNanoseconds);
         return LookupKind.File;
-    }
-
-    private static SafeFileHandle? ReopenAsync(int fd, string candidate)
-    {
-        foreach (var path in (ReadOnlySpan<string>)[$"/proc/self/fd/{fd}", candidate])
-        {
-            try
-            {
-                return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan | FileOptions.Asynchronous);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // No /proc: the path, checked against the same inode by the caller.
-            }
-        }
-
-        return null;
     }
 
     /// <summary>
