@@ -625,6 +625,8 @@ public abstract class StaticFilesTests : TransportTests, IDisposable
         FluentActions.Invoking(() => server.MapFiles("x", _root)).Should().Throw<ArgumentException>();
         FluentActions.Invoking(() => server.MapFiles("/{name}", _root)).Should().Throw<ArgumentException>();
         FluentActions.Invoking(() => server.MapFiles("/x", _root, new StaticFileOptions { IndexFile = "../index.html" })).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => server.MapFiles("/x", _root, new StaticFileOptions { CacheControl = "max-age=1\r\nX-Evil: 1" })).Should().Throw<ArgumentException>();
+        FluentActions.Invoking(() => server.MapFiles("/x", _root, new StaticFileOptions { ContentTypes = { [".x"] = "" } })).Should().Throw<ArgumentException>();
     }
 }
 

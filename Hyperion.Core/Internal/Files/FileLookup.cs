@@ -43,9 +43,6 @@ internal sealed class FileLookup
         _allowOutside = allowOutside;
     }
 
-    /// <summary>The root's real path.</summary>
-    public string Root => _rootReal;
-
     /// <summary>Looks up <paramref name="relative"/> (clean segments joined with '/', see <see cref="RequestPathRules"/>).</summary>
     public LookupKind Find(string relative, out OpenedFile file)
     {

@@ -37,6 +37,14 @@ internal sealed class StaticFileHandler
 
         _serveHidden = options.ServeHiddenFiles;
         _cacheControl = options.CacheControl;
+        foreach (var value in _contentTypes.Values.Append(_defaultContentType).Append(_cacheControl ?? "x"))
+        {
+            // Written into response headers: refuse now what would make every file response a 500.
+            if (string.IsNullOrWhiteSpace(value) || !HeaderValidation.IsValidValue(value))
+            {
+                throw new ArgumentException($"'{value?.ReplaceLineEndings(" ")}' is not a valid content type or Cache-Control value.", nameof(options));
+            }
+        }
     }
 
     /// <summary>
