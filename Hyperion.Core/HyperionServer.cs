@@ -255,7 +255,9 @@ public sealed class HyperionServer : IAsyncDisposable
 
     /// <summary>
     /// Serves the files below <paramref name="directory"/> under <paramref name="prefix"/> (e.g. <c>/assets</c>; <c>/</c>
-    /// for the whole site): GET and HEAD (other methods: 405), content types by extension, <c>ETag</c> and
+    /// for the whole site), registered as the template route <c>GET {prefix}/{path...}</c> (and <c>GET {prefix}</c>,
+    /// which redirects to the slash), so more specific routes win and middleware wraps it: GET and HEAD (other
+    /// methods: 405 with Allow), content types by extension, <c>ETag</c> and
     /// <c>Last-Modified</c> with 304 for <c>If-None-Match</c>/<c>If-Modified-Since</c>, a single <c>Range</c> (206/416,
     /// <c>If-Range</c>), <see cref="StaticFileOptions.IndexFile"/> for directories, bodies sent with sendfile(2).
     /// A path that is not a clean relative path (dot segments, encoded '/', backslash, NUL, bad UTF-8) gets 400;

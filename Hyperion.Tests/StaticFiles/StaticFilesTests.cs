@@ -618,6 +618,20 @@ public abstract class StaticFilesTests : TransportTests, IDisposable
     }
 
     [Fact]
+    public async Task A_root_mount_serves_the_whole_site()
+    {
+        await using var ts = await StartAsync(s => s.MapFiles("/", _root));
+        using var client = ts.CreateHttpClient();
+        (await client.GetStringAsync("/")).Should().Be("<h1>root</h1>");
+        (await client.GetStringAsync("/a.txt")).Should().Be("hello a");
+        (await client.GetAsync("/sub")).Headers.Location!.OriginalString.Should().Be("/sub/");
+        using var raw = await ts.ConnectAsync();
+        await raw.SendAsync("GET //etc/passwd HTTP/1.1\r\nHost: x\r\n\r\nGET /%2e%2e/secret.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+        (await raw.ReadResponseAsync()).Status.Should().Be(400, "an empty segment is never an absolute path");
+        (await raw.ReadResponseAsync()).Status.Should().Be(400);
+    }
+
+    [Fact]
     public void Registration_refuses_a_missing_root_and_a_bad_prefix()
     {
         var server = new HyperionServer();
