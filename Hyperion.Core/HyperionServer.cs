@@ -275,6 +275,42 @@ public sealed class HyperionServer : IAsyncDisposable
         Use(next => env => middleware.InvokeAsync(env, next));
     }
 
+    /// <summary>Serves the files below <paramref name="directory"/> under <paramref name="prefix"/>; see <see cref="MapFiles(string, string, StaticFileOptions)"/>.</summary>
+    public void MapFiles(string prefix, string directory) => MapFiles(prefix, directory, new StaticFileOptions());
+
+    /// <summary>
+    /// Serves the files below <paramref name="directory"/> under <paramref name="prefix"/> (e.g. <c>/assets</c>; <c>/</c>
+    /// for the whole site), registered as the template route <c>GET {prefix}/{path...}</c> (and <c>GET {prefix}</c>,
+    /// which redirects to the slash), so more specific routes win and middleware wraps it: GET and HEAD (other
+    /// methods: 405 with Allow), content types by extension, <c>ETag</c> and
+    /// <c>Last-Modified</c> with 304 for <c>If-None-Match</c>/<c>If-Modified-Since</c>, a single <c>Range</c> (206/416,
+    /// <c>If-Range</c>), <see cref="StaticFileOptions.IndexFile"/> for directories, bodies sent with sendfile(2).
+    /// A path that is not a clean relative path (dot segments, encoded '/', backslash, NUL, bad UTF-8) gets 400;
+    /// one that names nothing servable (missing, hidden, a link out of the root, not a regular file) gets 404.
+    /// </summary>
+    public void MapFiles(string prefix, string directory, StaticFileOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(options);
+        if (prefix.Length == 0 || prefix[0] != '/' || prefix.Contains('{') || prefix.Contains('}') || prefix.Contains('%') || prefix.Contains("//", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"'{prefix}' is not a valid file mount point: literal segments only.", nameof(prefix));
+        }
+
+        string mount = prefix.TrimEnd('/');
+        var handler = new Internal.Files.StaticFileHandler(directory, options, Log);
+
+        // GET {prefix}/{path...} (HEAD falls back to GET; the router answers other methods with 405 + Allow), and the
+        // mount point itself, which redirects to its slash. The handler reads the raw path rather than the decoded
+        // route value, so an encoded '/' or '..' is refused instead of decoded into a separator.
+        Handle("GET", mount + "/{path...}", env => handler.Serve(env, env.Path[mount.Length..]));
+        if (mount.Length > 0)
+        {
+            Handle("GET", mount, env => handler.Serve(env, string.Empty));
+        }
+    }
+
     /// <summary>Adds a hook run when a request's head has been read, before dispatch. Exceptions are logged and ignored.</summary>
     public void OnRequestStart(Action<RackEnv> hook) => Hooks.AddStart(hook ?? throw new ArgumentNullException(nameof(hook)));
 

@@ -153,6 +153,25 @@ public readonly struct RackResponse
         => new(status, headers, contentType, ResponseBodyKind.File, path ?? throw new ArgumentNullException(nameof(path)), default);
 
     /// <summary>
+    /// A part of a file as the body: <paramref name="length"/> bytes from <paramref name="offset"/> (e.g. the answer to a
+    /// byte range, RFC 9110 §14; the caller sets the status and <c>Content-Range</c>). The file is opened when the
+    /// response is written, like <see cref="File(int, IReadOnlyList{ValueTuple{string, string}}?, string, string)"/>;
+    /// a part that no longer fits in the file then gives 500 instead of a short body. Sent with sendfile(2) from
+    /// <paramref name="offset"/> wherever a whole file would be.
+    /// </summary>
+    public static RackResponse File(int status, IReadOnlyList<(string Name, string Value)>? headers, string path, string contentType, long offset, long length)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        return new(status, headers, contentType, ResponseBodyKind.File, new Internal.Http.FileBody.FileSpec(path, offset, length), default);
+    }
+
+    /// <summary>A body sent from a file the caller already opened (and checked); the response owns the descriptor.</summary>
+    internal static RackResponse OpenedFile(int status, IReadOnlyList<(string Name, string Value)>? headers, string contentType, Internal.Http.FileBody file)
+        => new(status, headers, contentType, ResponseBodyKind.File, file, default);
+
+    /// <summary>
     /// A streaming body: <paramref name="writer"/> is called once the head can be sent and writes the body as it goes.
     /// Without a Content-Length header it is sent chunked (HTTP/1.1) and every flush reaches the client.
     /// </summary>

@@ -124,10 +124,10 @@ internal sealed partial class Http2Stream
             case ResponseBodyKind.File:
             {
                 // DATA frames carry the body (sendfile does not apply), but the length still comes from the opened file.
-                using var file = FileBody.TryOpen((string)response.BodyObject!);
+                using var file = FileBody.Open(response);
                 if (file is null)
                 {
-                    _connection.Server.Log.FileMissing(Path.GetFullPath((string)response.BodyObject!));
+                    _connection.Server.Log.FileMissing(Path.GetFullPath(FileBody.PathOf(response)));
                     await WriteResponseAsync(RackResponse.Empty(404)).ConfigureAwait(false);
                     return;
                 }

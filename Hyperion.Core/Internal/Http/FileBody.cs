@@ -3,26 +3,58 @@ using Microsoft.Win32.SafeHandles;
 namespace Hyperion.Internal.Http;
 
 /// <summary>
-/// A file response body, opened once: the length announced in the head is fstat(2) of this descriptor, and exactly
-/// that many bytes are sent from it. Re-opening by path (or a FileInfo length) would let a file replaced or resized
-/// in between break the message framing (RFC 9112 §6.3). HTTP/1.1 and HTTP/2 both open file bodies here.
+/// A file response body, opened once: the length announced in the head comes from fstat(2) of this descriptor, and
+/// exactly that many bytes are sent from it. Re-opening by path (or a FileInfo length) would let a file replaced or
+/// resized in between break the message framing (RFC 9112 §6.3). A body may be a part of the file (a byte range,
+/// RFC 9110 §14): <see cref="Offset"/> and <see cref="Length"/> then say which part. HTTP/1.1 and HTTP/2 both open
+/// file bodies here.
 /// </summary>
 internal sealed class FileBody : IDisposable
 {
     private SafeFileHandle? _handle;
-    private long _offset;
+    private long _position;
 
-    private FileBody(SafeFileHandle handle, long length)
+    internal FileBody(SafeFileHandle handle, long offset, long length)
     {
         _handle = handle;
+        Offset = offset;
         Length = length;
     }
 
-    /// <summary>The announced length: the size of the opened file when it was opened.</summary>
+    /// <summary>Where in the file the body starts.</summary>
+    public long Offset { get; }
+
+    /// <summary>The announced length: how many bytes from <see cref="Offset"/> are sent.</summary>
     public long Length { get; }
 
-    /// <summary>Opens <paramref name="path"/> for reading; null when there is no such file (the caller answers 404).</summary>
-    public static FileBody? TryOpen(string path)
+    /// <summary>
+    /// The body of a file response: the descriptor the response carries (opened and checked by static files) or its
+    /// path opened now; null when there is no such file (the caller answers 404).
+    /// </summary>
+    public static FileBody? Open(in RackResponse response)
+    {
+        if (response.BodyObject is FileBody opened)
+        {
+            return opened;
+        }
+
+        return response.BodyObject is FileSpec part ? TryOpen(part.Path, part.Offset, part.Length) : TryOpen((string)response.BodyObject!);
+    }
+
+    /// <summary>The path of a path-based file response, for the log line when it is missing.</summary>
+    public static string PathOf(in RackResponse response) => response.BodyObject switch
+    {
+        FileSpec part => part.Path,
+        string path => path,
+        _ => "(opened file)",
+    };
+
+    /// <summary>
+    /// Opens <paramref name="path"/> for reading; null when there is no such file. A negative <paramref name="length"/>
+    /// means "to the end of the file as it is now"; a part that does not fit in the file as it is now throws (the head
+    /// is not sent, the client gets 500): a Content-Range built from an older size would not describe these bytes.
+    /// </summary>
+    public static FileBody? TryOpen(string path, long offset = 0, long length = -1)
     {
         SafeFileHandle handle;
         try
@@ -36,7 +68,13 @@ internal sealed class FileBody : IDisposable
 
         try
         {
-            return new FileBody(handle, RandomAccess.GetLength(handle));
+            long size = RandomAccess.GetLength(handle);
+            if (offset > size || (length >= 0 && length > size - offset))
+            {
+                throw new InvalidOperationException($"The file response asks for {length} bytes from offset {offset}, but the file has {size} bytes.");
+            }
+
+            return new FileBody(handle, offset, length < 0 ? size - offset : length);
         }
         catch
         {
@@ -60,20 +98,20 @@ internal sealed class FileBody : IDisposable
     /// </summary>
     public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        long left = Length - _offset;
+        long left = Length - _position;
         if (left == 0)
         {
             return 0;
         }
 
         var handle = _handle ?? throw new ObjectDisposedException(nameof(FileBody));
-        int n = await RandomAccess.ReadAsync(handle, buffer[..(int)Math.Min(buffer.Length, left)], _offset, cancellationToken).ConfigureAwait(false);
+        int n = await RandomAccess.ReadAsync(handle, buffer[..(int)Math.Min(buffer.Length, left)], Offset + _position, cancellationToken).ConfigureAwait(false);
         if (n == 0)
         {
-            throw ShrankException(Length, _offset);
+            throw ShrankException(Length, _position);
         }
 
-        _offset += n;
+        _position += n;
         return n;
     }
 
@@ -86,4 +124,7 @@ internal sealed class FileBody : IDisposable
         _handle?.Dispose();
         _handle = null;
     }
+
+    /// <summary>What a path-based file response carries until it is written.</summary>
+    internal sealed record FileSpec(string Path, long Offset, long Length);
 }

@@ -126,10 +126,10 @@ internal sealed partial class Http1Connection
 
                 break;
             case ResponseBodyKind.File:
-                file = FileBody.TryOpen((string)response.BodyObject!);
+                file = FileBody.Open(response);
                 if (file is null)
                 {
-                    _server.Log.FileMissing(Path.GetFullPath((string)response.BodyObject!));
+                    _server.Log.FileMissing(Path.GetFullPath(FileBody.PathOf(response)));
                     return WriteResponseAsync(env, RackResponse.Empty(404));
                 }
 
@@ -360,7 +360,7 @@ internal sealed partial class Http1Connection
         {
             // io_uring and epoll: the descriptor joins the output queue after the head and goes out with sendfile(2)
             // from the loop thread; the queue closes it. The flush below waits (back-pressure) while much is unsent.
-            loop.WriteFile(file.Detach(), file.Length);
+            loop.WriteFile(file.Detach(), file.Offset, file.Length);
             writer.CountExternal(file.Length);
             _pendingBytes += file.Length;
             _unflushed = true;

@@ -36,6 +36,9 @@ internal sealed class ServerLog
     private static readonly Action<ILogger, int, Exception?> ForcedMessage =
         LoggerMessage.Define<int>(LogLevel.Warning, new EventId(8, "StopForced"), "Stop timeout reached: closed {Connections} connections with requests in flight");
 
+    private static readonly Action<ILogger, string, string, Exception?> StaticPathRefusedMessage =
+        LoggerMessage.Define<string, string>(LogLevel.Information, new EventId(50, "StaticPathRefused"), "Refused static file path from {Remote}: {Path} is not a clean relative path, answered 400");
+
     private static readonly Action<ILogger, string, Exception?> FileMissingMessage =
         LoggerMessage.Define<string>(LogLevel.Warning, new EventId(9, "FileMissing"), "File response not found: {Path}");
 
@@ -118,6 +121,8 @@ internal sealed class ServerLog
     public void StopForced(int connections) => ForcedMessage(_logger, connections, null);
 
     public void FileMissing(string path) => FileMissingMessage(_logger, path, null);
+
+    public void StaticPathRefused(string remote, string path) => StaticPathRefusedMessage(_logger, remote, path, null);
 
     public void LoopFailed(int loop, Exception ex) => LoopFailedMessage(_logger, loop, ex);
 

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Hyperion.Internal.Http;
+using Microsoft.Win32.SafeHandles;
 
 namespace Hyperion.Internal.Transport;
 
@@ -20,13 +21,13 @@ internal static class SocketFileSender
             return;
         }
 
-        var handle = file.Detach();
+        var handle = AsAsync(file.Detach());
         await using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0, isAsync: true);
         var parts = new SendPacketsElement[(int)((file.Length + MaxPart - 1) / MaxPart)];
         for (int i = 0; i < parts.Length; i++)
         {
             long offset = (long)i * MaxPart;
-            parts[i] = new SendPacketsElement(stream, offset, (int)Math.Min(MaxPart, file.Length - offset), endOfPacket: i == parts.Length - 1);
+            parts[i] = new SendPacketsElement(stream, file.Offset + offset, (int)Math.Min(MaxPart, file.Length - offset), endOfPacket: i == parts.Length - 1);
         }
 
         var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -45,6 +46,23 @@ internal static class SocketFileSender
         if (args.BytesTransferred != file.Length)
         {
             throw FileBody.ShrankException(file.Length, args.BytesTransferred);
+        }
+    }
+
+    /// <summary>
+    /// SendPacketsAsync takes only a FileStream opened for asynchronous I/O; a descriptor opened by static files is not
+    /// (open(2) with O_NONBLOCK). /proc/self/fd/N opens the same inode again, whatever became of its path since.
+    /// </summary>
+    private static SafeFileHandle AsAsync(SafeFileHandle handle)
+    {
+        if (handle.IsAsync)
+        {
+            return handle;
+        }
+
+        using (handle)
+        {
+            return File.OpenHandle($"/proc/self/fd/{handle.DangerousGetHandle()}", FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan | FileOptions.Asynchronous);
         }
     }
 

@@ -123,10 +123,10 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
     }
 
     /// <summary>
-    /// Queues <paramref name="length"/> bytes of <paramref name="file"/> from its start, after everything written so far;
-    /// the output owns the descriptor from here on (closed once sent, or when the connection ends first).
+    /// Queues <paramref name="length"/> bytes of <paramref name="file"/> from <paramref name="offset"/>, after everything
+    /// written so far; the output owns the descriptor from here on (closed once sent, or when the connection ends first).
     /// </summary>
-    public void WriteFile(SafeFileHandle file, long length)
+    public void WriteFile(SafeFileHandle file, long offset, long length)
     {
         if (length <= 0)
         {
@@ -136,8 +136,9 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
 
         var segment = TakeSegment();
         segment.File = file;
-        segment.FileOffset = 0;
-        segment.FileEnd = length;
+        segment.FileOffset = offset;
+        segment.FileStart = offset;
+        segment.FileEnd = offset + length;
         if (_writeTail is null)
         {
             _writeHead = segment;
@@ -194,6 +195,7 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
         segment.File?.Dispose();
         segment.File = null;
         segment.FileOffset = 0;
+        segment.FileStart = 0;
         segment.FileEnd = 0;
         segment.Memory = default;
         segment.Start = 0;
@@ -520,7 +522,7 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
         {
             // sendfile at end of file before the announced length: the file shrank after it was opened. A short body
             // would be read as the start of the next response, so the connection is cut (RFC 9112 §8).
-            _loop.Server.Log.ConnectionError(_connection.Context.RemoteText, FileBody.ShrankException(first.FileEnd, first.FileOffset));
+            _loop.Server.Log.ConnectionError(_connection.Context.RemoteText, FileBody.ShrankException(first.FileEnd - first.FileStart, first.FileOffset - first.FileStart));
             _loop.CloseNow(_connection);
             return;
         }
@@ -659,8 +661,10 @@ internal sealed unsafe class LoopOutput : PipeWriter, IValueTaskSource<FlushResu
         public int SentStart;
         public int SentLength;
 
-        // A file body instead of memory: the bytes [FileOffset, FileEnd) of File are still to send.
+        // A file body instead of memory: the bytes [FileOffset, FileEnd) of File are still to send; the body began at
+        // FileStart (a range starts inside the file).
         public SafeFileHandle? File;
+        public long FileStart;
         public long FileOffset;
         public long FileEnd;
 
