@@ -241,7 +241,7 @@ public readonly struct RackResponse
             case ResponseBodyKind.AsyncChunks:
                 return WriteAsyncChunksAsync((IAsyncEnumerable<ReadOnlyMemory<byte>>)_body!, writer, cancellationToken);
             case ResponseBodyKind.File:
-                return WriteFileAsync((string)_body!, writer, cancellationToken);
+                return WriteFileAsync(this, writer, cancellationToken);
             default:
                 throw new InvalidOperationException("A default RackResponse has no body.");
         }
@@ -309,9 +309,11 @@ public readonly struct RackResponse
         }
     }
 
-    private static async ValueTask WriteFileAsync(string path, ResponseBodyWriter writer, CancellationToken cancellationToken)
+    private static async ValueTask WriteFileAsync(RackResponse response, ResponseBodyWriter writer, CancellationToken cancellationToken)
     {
-        using var file = Internal.Http.FileBody.TryOpen(path) ?? throw new FileNotFoundException("The response's file body does not exist.", path);
+        // A path (whole file or part) is opened now; a file static files opened and checked is read as it is.
+        using var file = Internal.Http.FileBody.Open(response)
+            ?? throw new FileNotFoundException("The response's file body does not exist.", Internal.Http.FileBody.PathOf(response));
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {

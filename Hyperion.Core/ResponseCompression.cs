@@ -130,18 +130,12 @@ public sealed class ResponseCompression : IRackMiddleware
         long length = response.BodyKind switch
         {
             ResponseBodyKind.Bytes or ResponseBodyKind.Text => response.KnownLength,
-            ResponseBodyKind.File => FileLength((string)response.BodyObject!),
+            ResponseBodyKind.File => Internal.Http.FileBody.LengthOf(response),
             _ => declaredLength,
         };
 
         // A file that is not there is left to the server, which answers 404 before any head is sent.
         return length != -2 && (length < 0 || length >= _policy.MinimumSize);
-    }
-
-    private static long FileLength(string path)
-    {
-        var info = new FileInfo(path);
-        return info.Exists ? info.Length : -2;
     }
 
     /// <summary>The headers of the chosen representation: Vary always; when encoding, Content-Encoding, no Content-Length, a weak ETag.</summary>

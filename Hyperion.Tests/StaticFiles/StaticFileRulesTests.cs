@@ -1,4 +1,5 @@
 using Hyperion.Internal.Files;
+using Hyperion.Internal.Http;
 
 namespace Hyperion.Tests.StaticFiles;
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -67,10 +68,15 @@ internal static class EntityTags
         return false;
     }
 
-    /// <summary>One field value: <c>*</c> or a comma-separated list of entity tags (commas may occur inside a tag).</summary>
-    public static bool ListMatches(ReadOnlySpan<byte> value, ReadOnlySpan<byte> etag)
+    /// <summary>
+    /// One field value: <c>*</c> or a comma-separated list of entity tags (commas may occur inside a tag). Weak
+    /// comparison (§8.8.3.2, If-None-Match) ignores <c>W/</c>; strong comparison (If-Match, If-Range) matches only when
+    /// neither the listed tag nor <paramref name="etag"/> is weak.
+    /// </summary>
+    public static bool ListMatches(ReadOnlySpan<byte> value, ReadOnlySpan<byte> etag, bool strong = false)
     {
-        var opaque = Opaque(etag);
+        bool ourWeak = etag.StartsWith("W/"u8);
+        var opaque = ourWeak ? etag[2..] : etag;
         int i = 0;
         while (i < value.Length)
         {
@@ -86,8 +92,10 @@ internal static class EntityTags
                 return true;
             }
 
+            bool weak = false;
             if (c == 'W' && i + 1 < value.Length && value[i + 1] == '/')
             {
+                weak = true;
                 i += 2;
             }
 
@@ -103,7 +111,7 @@ internal static class EntityTags
                 return false;
             }
 
-            if (value.Slice(i, close + 2).SequenceEqual(opaque))
+            if (value.Slice(i, close + 2).SequenceEqual(opaque) && !(strong && (weak || ourWeak)))
             {
                 return true;
             }
@@ -114,8 +122,34 @@ internal static class EntityTags
         return false;
     }
 
+    /// <summary>The same comparison over a field and a tag held as strings (Latin-1, as on the wire).</summary>
+    public static bool ListMatches(string value, string etag, bool strong)
+    {
+        Span<byte> valueBytes = value.Length <= 512 ? stackalloc byte[value.Length] : new byte[value.Length];
+        Span<byte> etagBytes = etag.Length <= 256 ? stackalloc byte[etag.Length] : new byte[etag.Length];
+        Encoding.Latin1.GetBytes(value, valueBytes);
+        Encoding.Latin1.GetBytes(etag, etagBytes);
+        return ListMatches(valueBytes, etagBytes, strong);
+    }
+
+    /// <summary>Parses an HTTP-date (IMF-fixdate; the obsolete forms are accepted too, RFC 9110 §5.6.7).</summary>
+    public static bool TryParseDate(string? value, out DateTimeOffset date)
+    {
+        date = default;
+        return value is not null
+            && DateTimeOffset.TryParseExact(value.Trim(), DateFormats, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AllowWhiteSpaces, out date);
+    }
+
+    /// <summary>Formats an IMF-fixdate.</summary>
+    public static string FormatDate(DateTimeOffset date) => date.ToUniversalTime().ToString("r", CultureInfo.InvariantCulture);
+
     /// <summary>The tag's bytes for sending and comparing, Latin-1 as on the wire.</summary>
     public static byte[] ToBytes(string etag) => Encoding.Latin1.GetBytes(etag);
 
-    private static ReadOnlySpan<byte> Opaque(ReadOnlySpan<byte> etag) => etag.StartsWith("W/"u8) ? etag[2..] : etag;
+    private static readonly string[] DateFormats =
+    [
+        "r",
+        "dddd, dd-MMM-yy HH:mm:ss 'GMT'",
+        "ddd MMM d HH:mm:ss yyyy",
+    ];
 }

@@ -41,6 +41,29 @@ internal sealed class FileBody : IDisposable
         return response.BodyObject is FileSpec part ? TryOpen(part.Path, part.Offset, part.Length) : TryOpen((string)response.BodyObject!);
     }
 
+    /// <summary>
+    /// The number of body bytes a file response will send, without opening it: -2 when its file does not exist (the
+    /// server answers 404), -1 when it cannot be known before opening.
+    /// </summary>
+    public static long LengthOf(in RackResponse response)
+    {
+        switch (response.BodyObject)
+        {
+            case FileBody opened:
+                return opened.Length;
+            case FileSpec { Length: >= 0 } part:
+                return part.Length;
+            case FileSpec part:
+                var partInfo = new FileInfo(part.Path);
+                return partInfo.Exists ? Math.Max(0, partInfo.Length - part.Offset) : -2;
+            case string path:
+                var info = new FileInfo(path);
+                return info.Exists ? info.Length : -2;
+            default:
+                return -1;
+        }
+    }
+
     /// <summary>The path of a path-based file response, for the log line when it is missing.</summary>
     public static string PathOf(in RackResponse response) => response.BodyObject switch
     {
