@@ -50,12 +50,12 @@ start_pinned() { # start_pinned <logfile> <cmd> [args...]
   STARTED_PID=$pid
 }
 
-start_hyperion() { # start_hyperion <port> <sockets|iouring> -> STARTED_PID
-  DOTNET_TieredPGO=1 start_pinned "$BENCH_TMP/hyperion-$2-$1.log" "$HYPERION_BIN" --port "$1" --transport "$2" --loops 1
+start_hyperion() { # start_hyperion <port> <sockets|iouring|epoll> [middleware port] -> STARTED_PID
+  DOTNET_TieredPGO=1 start_pinned "$BENCH_TMP/hyperion-$2-$1.log" "$HYPERION_BIN" --port "$1" --transport "$2" --loops 1 ${3:+--mw-port "$3"}
 }
 
-start_kestrel() { # start_kestrel <port> <h2c port> -> STARTED_PID
-  start_pinned "$BENCH_TMP/kestrel-$1.log" "$KESTREL_BIN" --port "$1" --h2c-port "$2"
+start_kestrel() { # start_kestrel <port> <h2c port> [middleware port] -> STARTED_PID
+  start_pinned "$BENCH_TMP/kestrel-$1.log" "$KESTREL_BIN" --port "$1" --h2c-port "$2" ${3:+--mw-port "$3"}
 }
 
 start_nginx() { # start_nginx <port> -> STARTED_PID (master; the worker is in the same process group)

@@ -60,13 +60,15 @@ def fmt_ms(v):
     return "n/a" if v is None or math.isnan(v) else f"{v:.2f} ms"
 
 
-# Issue #3 and #4 targets: (row kinds, Hyperion path, transport or None, reference, minimum ratio).
+# Issue #3, #4 and #11 targets: (row kinds, Hyperion path, transport or None, reference, minimum ratio).
 TARGETS = [
     ("c50", "/hello", None, "kestrel", 1.6, "HandleStatic /hello >= 1.6x Kestrel at -c50 (or CLIENT-BOUND and >= 0.95x nginx)"),
     ("pipe16", "/hello", None, "kestrel", 1.5, "HandleStatic /hello >= 1.5x Kestrel pipelined"),
     ("*", "/dyn", None, "kestrel", 1.3, "dynamic-block /hello >= 1.3x Kestrel"),
     ("*", "/app", None, "kestrel", 1.1, "Rack app /hello >= 1.1x Kestrel"),
     ("*", "/json", None, "kestrel", 1.2, "/json >= 1.2x Kestrel /json"),
+    ("api", "/todos/42", None, "kestrel", 1.3, "route template /todos/{id} (JSON) >= 1.3x Kestrel minimal API MapGet"),
+    ("api-mw", "/todos/42", None, "kestrel", 1.2, "the same route with compression + CORS middleware >= 1.2x Kestrel UseResponseCompression + UseCors"),
     ("c256", "/hello", "iouring", "sockets", 1.2, "io_uring HandleStatic -c256 >= 1.2x sockets"),
     ("*", "*", "iouring", "sockets", 1.0, "every io_uring row >= its socket row"),
 ]
@@ -139,7 +141,7 @@ def report(csv_path, md_path, client_threshold):
         return "—" if v is None else f"{v:.2f}×"
 
     out.append("")
-    out.append("Ratios of medians from the same run (Kestrel /hello is the reference for /hello, /dyn and /app; Kestrel /json for /json):")
+    out.append("Ratios of medians from the same run (Kestrel on the same path where it serves it: /hello, /json, /todos/42; Kestrel /hello for /dyn and /app):")
     out.append("")
     out.append("| row | Hyperion target | ÷ Kestrel | ÷ nginx | ÷ its sockets row | req/CPU-s ÷ Kestrel | p99 vs Kestrel |")
     out.append("|---|---|---:|---:|---:|---:|---|")
@@ -148,9 +150,9 @@ def report(csv_path, md_path, client_threshold):
         for (r, target), s in summary.items():
             if r != row or s["server"] != "hyperion":
                 continue
-            kpath = "/json" if s["path"] == "/json" else "/hello"
-            k = ref(row, "kestrel", None, kpath)
-            n = ref(row, "nginx", None, "/hello") if s["path"] != "/json" else None
+            # Kestrel on the same path when it serves one (/json, /todos/42), else Kestrel /hello (for /dyn, /app).
+            k = ref(row, "kestrel", None, s["path"]) or ref(row, "kestrel", None, "/hello")
+            n = ref(row, "nginx", None, "/hello") if s["path"] in ("/hello", "/dyn", "/app") else None
             sock = ref(row, "hyperion", "sockets", s["path"]) if s["transport"] != "sockets" else None
             rk, rn, ru = ratio(s, k), ratio(s, n), ratio(s, sock)
             p99cmp = "—"
@@ -161,7 +163,7 @@ def report(csv_path, md_path, client_threshold):
             ratios.append((row, s, rk, rn, ru, k, n))
 
     out.append("")
-    out.append("Issue targets (#3, #4) on this run:")
+    out.append("Issue targets (#3, #4, #11) on this run:")
     out.append("")
     for rowsel, path, transport, against, need, text in TARGETS:
         seen = []

@@ -24,8 +24,13 @@
 #   pipe16  wrk -t1 -c256, 16 requests per write (lua/pipeline.lua): Hyperion {/hello, /dyn} x {io_uring, epoll},
 #                           Kestrel /hello, nginx /hello                             =  6 targets
 #   h2c     h2load -c50 -m10: Hyperion /hello x {io_uring, epoll}, Kestrel h2c /hello =  3 targets
-#   25 targets x 3 trials x 5.4 s = 405 s; warm-up 3 .NET servers x 30 s + sockets 20 s = 110 s (+2 s nginx,
-#   12 s h2c each); start-up and readiness ~10 s; build ~5 s when up to date.  Total ~9.5 min.
+#   api     wrk -t1 -c50  : GET /todos/42, a route template answering a small JSON object (source-generated
+#                           System.Text.Json): Hyperion x {io_uring, epoll}, Kestrel minimal API MapGet  =  3 targets
+#   api-mw  wrk -t1 -c50, lua/api-mw.lua (Accept-Encoding: gzip, br and an Origin): the same route on each server's
+#                           middleware port (Hyperion: ResponseCompression + Cors; Kestrel: UseResponseCompression +
+#                           UseCors, ASP.NET Core's defaults)                                          =  3 targets
+#   31 targets x 3 trials x 5.4 s = 502 s; warm-up 3 .NET servers x 30 s + sockets 20 s = 110 s (+2 s nginx,
+#   12 s h2c each); start-up and readiness ~10 s; build ~5 s when up to date.  Total ~11 min.
 #   Sockets (System.Net.Sockets) is the portable transport that Auto never picks on Linux; --full gives it every row.
 #   --full runs every target on every row (45 x 3 x 5.4 s + 120 s = ~15 min).
 #   --quick: WARMUP=3, DURATION=1, TRIALS=3 (~2 min): a smoke test of the harness; its numbers mean nothing.
@@ -72,10 +77,11 @@ md_out="$BENCH_DIR/results/$stamp.md"
 
 # ---- servers -------------------------------------------------------------------------------------------------------
 HS_PORT=18180 HU_PORT=18181 K_PORT=18182 K_H2C_PORT=18183 N_PORT=18184 HE_PORT=18185
+HU_MW_PORT=18186 HE_MW_PORT=18187 K_MW_PORT=18188   # the api-mw row: each server's listener with middleware
 start_hyperion $HS_PORT sockets; HS_PID=$STARTED_PID
-start_hyperion $HU_PORT iouring; HU_PID=$STARTED_PID
-start_hyperion $HE_PORT epoll; HE_PID=$STARTED_PID
-start_kestrel $K_PORT $K_H2C_PORT; K_PID=$STARTED_PID
+start_hyperion $HU_PORT iouring $HU_MW_PORT; HU_PID=$STARTED_PID
+start_hyperion $HE_PORT epoll $HE_MW_PORT; HE_PID=$STARTED_PID
+start_kestrel $K_PORT $K_H2C_PORT $K_MW_PORT; K_PID=$STARTED_PID
 N_PID=""
 if [ $use_nginx = 1 ]; then start_nginx $N_PORT; N_PID=$STARTED_PID; fi
 wait_ready "http://127.0.0.1:$HS_PORT/hello" "$HS_PID"
@@ -96,6 +102,16 @@ done
 for u in "$HS_PORT/json" "$HU_PORT/json" "$HE_PORT/json" "$K_PORT/json"; do
   body=$(curl -fsS "http://127.0.0.1:$u") && [ "$body" = '{"message":"Hello, World!"}' ] || die "http://127.0.0.1:$u answered '$body'"
 done
+# The api rows: the same JSON from every server, and on the middleware ports compressed and with the CORS header.
+for p in $HU_PORT $HE_PORT $K_PORT $HU_MW_PORT $HE_MW_PORT $K_MW_PORT; do
+  body=$(curl -fsS --compressed -H 'Origin: https://app.example' "http://127.0.0.1:$p/todos/42") \
+    && [ "$body" = '{"id":42,"title":"Write the bench","done":false}' ] || die "http://127.0.0.1:$p/todos/42 answered '$body'"
+done
+for p in $HU_MW_PORT $HE_MW_PORT $K_MW_PORT; do
+  head=$(curl -fsS -o /dev/null -D - -H 'Accept-Encoding: gzip, br' -H 'Origin: https://app.example' "http://127.0.0.1:$p/todos/42" | tr -d '\r')
+  grep -qi '^content-encoding: br' <<<"$head" && grep -qi '^access-control-allow-origin: https://app.example' <<<"$head" \
+    || die "the middleware port $p did not compress with br and answer CORS: $head"
+done
 
 # ---- targets and rows ----------------------------------------------------------------------------------------------
 # target: "label server transport port path pgid"
@@ -115,6 +131,12 @@ T[he-json]="hyperion-epoll/json hyperion epoll $HE_PORT /json $HE_PID"
 T[k-hello]="kestrel/hello kestrel - $K_PORT /hello $K_PID"
 T[k-json]="kestrel/json kestrel - $K_PORT /json $K_PID"
 [ -n "$N_PID" ] && T[n-hello]="nginx/hello nginx - $N_PORT /hello $N_PID"
+T[hu-todo]="hyperion-iouring/todos hyperion iouring $HU_PORT /todos/42 $HU_PID"
+T[he-todo]="hyperion-epoll/todos hyperion epoll $HE_PORT /todos/42 $HE_PID"
+T[k-todo]="kestrel/todos kestrel - $K_PORT /todos/42 $K_PID"
+T[hu-todo-mw]="hyperion-iouring/todos+mw hyperion iouring $HU_MW_PORT /todos/42 $HU_PID"
+T[he-todo-mw]="hyperion-epoll/todos+mw hyperion epoll $HE_MW_PORT /todos/42 $HE_PID"
+T[k-todo-mw]="kestrel/todos+mw kestrel - $K_MW_PORT /todos/42 $K_PID"
 
 all_targets="hs-hello hs-dyn hs-app hs-json hu-hello hu-dyn hu-app hu-json he-hello he-dyn he-app he-json k-hello k-json n-hello"
 if [ $full = 1 ]; then
@@ -164,9 +186,11 @@ measure() { # measure <row> <target key> <trial> <connections> <pipeline> <kind:
   fi
 }
 
-wrk_cmd() { # wrk_cmd <connections> <pipeline depth> <duration> <url>
+wrk_cmd() { # wrk_cmd <connections> <pipeline depth> <duration> <url> [lua script for a non-pipelined row]
   local args=(wrk -t"$WRK_THREADS" -c"$1" -d"$3"s --timeout 5s --latency)
-  if [ "$2" -gt 1 ]; then args+=(-s "$BENCH_DIR/lua/pipeline.lua" "$4" -- "$2"); else args+=("$4"); fi
+  if [ "$2" -gt 1 ]; then args+=(-s "$BENCH_DIR/lua/pipeline.lua" "$4" -- "$2")
+  elif [ -n "${5:-}" ]; then args+=(-s "$BENCH_DIR/lua/$5" "$4")
+  else args+=("$4"); fi
   echo "${args[@]}"
 }
 
@@ -176,34 +200,37 @@ warm() { # warm <seconds> <key>...
   local share=$(( (total + $# - 1) / $# )) key label server transport port path pgid
   for key in "$@"; do
     read -r label server transport port path pgid <<<"${T[$key]}"
-    local plain=$(( (share + 1) / 2 )) piped=$(( share / 2 ))
-    taskset -c "$CLIENT_CPUS" $(wrk_cmd 50 1 "$plain" "http://127.0.0.1:$port$path") >/dev/null 2>&1
+    local plain=$(( (share + 1) / 2 )) piped=$(( share / 2 )) script=""
+    [[ $key == *-mw ]] && script=api-mw.lua
+    taskset -c "$CLIENT_CPUS" $(wrk_cmd 50 1 "$plain" "http://127.0.0.1:$port$path" $script) >/dev/null 2>&1
     [ $piped -gt 0 ] && taskset -c "$CLIENT_CPUS" $(wrk_cmd 256 "$PIPELINE_DEPTH" "$piped" "http://127.0.0.1:$port$path") >/dev/null 2>&1
   done
 }
 log "warm-up: ${WARMUP}s per .NET server (split over its paths), 2 s nginx"
 warm "$([ $full = 1 ] && echo "$WARMUP" || echo $((WARMUP * 2 / 3)))" $SOCKETS_WARM_KEYS
-warm "$WARMUP" hu-hello hu-dyn hu-app hu-json
-warm "$WARMUP" he-hello he-dyn he-app he-json
-warm "$WARMUP" k-hello k-json
+warm "$WARMUP" hu-hello hu-dyn hu-app hu-json hu-todo hu-todo-mw
+warm "$WARMUP" he-hello he-dyn he-app he-json he-todo he-todo-mw
+warm "$WARMUP" k-hello k-json k-todo k-todo-mw
 [ -n "$N_PID" ] && warm 2 n-hello
 
 # ---- HTTP/1.1 rows, interleaved ------------------------------------------------------------------------------------
-run_row() { # run_row <row name> <connections> <pipeline depth> <target keys>
-  local row=$1 conns=$2 pipe=$3 keys=$4 trial key
-  log "row $row: wrk -t$WRK_THREADS -c$conns -d${DURATION}s$([ "$pipe" -gt 1 ] && echo " pipelined x$pipe"), $TRIALS trials interleaved over: $keys"
+run_row() { # run_row <row name> <connections> <pipeline depth> <target keys> [lua script]
+  local row=$1 conns=$2 pipe=$3 keys=$4 script=${5:-} trial key
+  log "row $row: wrk -t$WRK_THREADS -c$conns -d${DURATION}s$([ "$pipe" -gt 1 ] && echo " pipelined x$pipe")${script:+ -s lua/$script}, $TRIALS trials interleaved over: $keys"
   for trial in $(seq "$TRIALS"); do
     for key in $keys; do
       [ -n "${T[$key]:-}" ] || continue
       local label server transport port path pgid
       read -r label server transport port path pgid <<<"${T[$key]}"
-      measure "$row" "$key" "$trial" "$conns" "$pipe" wrk $(wrk_cmd "$conns" "$pipe" "$DURATION" "http://127.0.0.1:$port$path")
+      measure "$row" "$key" "$trial" "$conns" "$pipe" wrk $(wrk_cmd "$conns" "$pipe" "$DURATION" "http://127.0.0.1:$port$path" $script)
     done
   done
 }
 run_row c50 50 1 "$ROW_C50"
 run_row c256 256 1 "$ROW_C256"
 run_row pipe16 256 "$PIPELINE_DEPTH" "$ROW_PIPE"
+run_row api 50 1 "hu-todo he-todo k-todo"
+run_row api-mw 50 1 "hu-todo-mw he-todo-mw k-todo-mw" api-mw.lua
 
 # ---- h2c rows ------------------------------------------------------------------------------------------------------
 # HTTP/2 cleartext (prior knowledge) rows: h2load -c50 -m10, Kestrel's Http2-only port as the reference.
@@ -246,7 +273,7 @@ stop_all
   echo
   echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r); .NET $(dotnet --version 2>/dev/null); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); servers on cores $SERVER_CPUS, load generator on $CLIENT_CPUS; warm-up ${WARMUP}s per .NET server."
   echo
-  echo "Commands: \`wrk -t$WRK_THREADS -c50 -d${DURATION}s --latency URL\`, \`wrk -t$WRK_THREADS -c256 -d${DURATION}s --latency URL\`, \`wrk -t$WRK_THREADS -c256 -d${DURATION}s -s bench/lua/pipeline.lua URL -- $PIPELINE_DEPTH\`."
+  echo "Commands: \`wrk -t$WRK_THREADS -c50 -d${DURATION}s --latency URL\`, \`wrk -t$WRK_THREADS -c256 -d${DURATION}s --latency URL\`, \`wrk -t$WRK_THREADS -c256 -d${DURATION}s -s bench/lua/pipeline.lua URL -- $PIPELINE_DEPTH\`, api-mw: \`wrk -t$WRK_THREADS -c50 -d${DURATION}s --latency -s bench/lua/api-mw.lua URL\`."
   [ $quick = 1 ] && { echo; echo "**--quick run: short warm-up and trials; these numbers only show the harness works.**"; }
   echo
 } >"$md_out.head"

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime;
 using System.Text.Json;
 using Hyperion;
+using Hyperion.Bench;
 using HyperionBench;
 
 // bench/HyperionBench: the Hyperion target for bench/run.sh, bench/memory.sh and bench/soak.sh.
@@ -9,7 +10,10 @@ using HyperionBench;
 //   /hello  HandleStatic (pre-built bytes)            /dyn  dynamic-block Handle
 //   /json   dynamic-block Handle, System.Text.Json serialisation per request (the "work" row)
 //   /static16k  HandleStatic, a 16 KiB body (bench/abuse.sh's clients that never read)
+//   /todos/{id}  a route template answering {"id":<id>,"title":"Write the bench","done":false} (RackResponse.Json)
 //   other   the Rack app (run.sh uses /app)
+//   with --mw-port N (run.sh's api-mw row): a second server in this process on port N with /todos/{id} behind
+//   ResponseCompression and Cors, configured as the Kestrel peer's UseResponseCompression + UseCors defaults
 //   with --files DIR (bench/files.sh): /file/1m and /file/100m are RackResponse.File of DIR/1m.bin and DIR/100m.bin
 //   (sendfile on the loop transports), /copy/1m and /copy/100m stream the same files through user memory.
 int port = 8080;
@@ -17,6 +21,7 @@ string? filesDir = null;
 TransportKind transport = TransportKind.Sockets;
 int loops = 1;
 int tlsPort = 0;
+int mwPort = 0;
 string? tlsCert = null, tlsKey = null;
 for (int i = 0; i < args.Length - 1; i++)
 {
@@ -49,6 +54,9 @@ for (int i = 0; i < args.Length - 1; i++)
             break;
         case "--files":
             filesDir = args[i + 1];
+            break;
+        case "--mw-port":
+            mwPort = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             break;
     }
 }
@@ -95,9 +103,36 @@ if (filesDir is not null)
 }
 
 server.Run(env => ValueTask.FromResult(RackResponse.Text(200, "Hello, World!", ContentType)));
+MapTodos(server);
+
+HyperionServer? mwServer = null;
+if (mwPort != 0)
+{
+    mwServer = new HyperionServer(new HyperionOptions { Port = mwPort, Transport = transport, LoopCount = loops });
+    // As ASP.NET Core's defaults, which the Kestrel peer uses: Brotli then gzip at the fastest level, and no minimum
+    // size (ours defaults to 1 KiB, which would skip this small body and compare less work).
+    mwServer.Use(new ResponseCompression(new ResponseCompressionOptions { MinimumSize = 0 }));
+    var cors = new CorsOptions();
+    cors.AllowedOrigins.Add(BenchCors.Origin);
+    cors.ExposedHeaders.Add("x-request-id");
+    mwServer.Use(new Cors(cors));
+    MapTodos(mwServer);
+}
 
 using var heapReport = Hyperion.Bench.HeapReport.Register();
 await server.StartAsync();
+if (mwServer is not null)
+{
+    await mwServer.StartAsync();
+}
+
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"HyperionBench listening on {server.BaseAddress}; transport={server.ActiveTransport} (requested {transport}, loops {loops}); IsServerGC={GCSettings.IsServerGC}"));
 await server.RunAsync();
+if (mwServer is not null)
+{
+    await mwServer.StopAsync();
+}
+
+static void MapTodos(HyperionServer server) => server.Handle("GET", "/todos/{id}", env =>
+    RackResponse.Json(200, new Todo(env.RouteValues.GetInt32("id"), "Write the bench", false), BenchJsonContext.Default.Todo));
