@@ -22,13 +22,6 @@ public abstract class ApiHelpersTests : TransportTests
 {
     public static TheoryData<string> Versions => new() { "1.1", "2.0" };
 
-    private static HttpClient ClientFor(TestServer ts, string version) => new(new SocketsHttpHandler { UseProxy = false })
-    {
-        BaseAddress = ts.BaseAddress,
-        DefaultRequestVersion = Version.Parse(version),
-        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        Timeout = TimeSpan.FromSeconds(10),
-    };
 
     private static string Describe(QueryValues q)
         => string.Join("|", q.Pairs.Select(p => p.Key + "=" + p.Value)) + " tags=" + string.Join(",", q.GetValues("tag")) + " first=" + q["tag"] + " missing=" + (q["nope"] ?? "null");
@@ -55,7 +48,7 @@ public abstract class ApiHelpersTests : TransportTests
     public async Task Query_decodes_form_urlencoded_pairs_with_repeated_names(string version)
     {
         await using var ts = await StartAsync(ApiRoutes);
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         (await client.GetStringAsync(QueryTarget)).Should().Be(QueryExpected);
         (await client.GetStringAsync("/q")).Should().Be(" tags= first= missing=null", "no query: no pairs");
     }
@@ -100,7 +93,7 @@ public abstract class ApiHelpersTests : TransportTests
     public async Task ReadJsonAsync_and_Json_round_trip_and_wrong_bodies_get_415_and_400(string version)
     {
         await using var ts = await StartAsync(ApiRoutes);
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         using var created = await client.PostAsync("/todos", new StringContent("{\"Id\":1,\"Title\":\"bread\",\"Done\":false}", Encoding.UTF8, "application/vnd.todo+json"));
         created.StatusCode.Should().Be(HttpStatusCode.Created);
         created.Content.Headers.ContentType!.ToString().Should().Be("application/json; charset=utf-8");
@@ -122,7 +115,7 @@ public abstract class ApiHelpersTests : TransportTests
     public async Task A_handler_exception_gives_500_with_a_short_text_body_and_HttpStatusException_its_status(string version)
     {
         await using var ts = await StartAsync(ApiRoutes);
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         using var failed = await client.GetAsync("/throw");
         failed.StatusCode.Should().Be(HttpStatusCode.InternalServerError);
         (await failed.Content.ReadAsStringAsync()).Should().Be("Internal Server Error", "the exception's message stays in the log");
@@ -234,7 +227,7 @@ public abstract class ApiHelpersTests : TransportTests
             ApiRoutes(s);
             s.Handle("GET", "/wait", async env => await WaitForAbortAsync(env, started, cancelled));
         });
-        using var client = ClientFor(ts, "2.0");
+        using var client = ts.CreateHttpClient("2.0");
         using var cts = new CancellationTokenSource();
         var pending = client.GetAsync("/wait", cts.Token);
         await started.Task.WaitAsync(TimeSpan.FromSeconds(5));

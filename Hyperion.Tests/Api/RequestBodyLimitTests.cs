@@ -26,13 +26,6 @@ public abstract class RequestBodyLimitTests : TransportTests
         return data;
     }
 
-    private static HttpClient ClientFor(TestServer ts, string version) => new(new SocketsHttpHandler { UseProxy = false })
-    {
-        BaseAddress = ts.BaseAddress,
-        DefaultRequestVersion = Version.Parse(version),
-        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        Timeout = TimeSpan.FromSeconds(10),
-    };
 
     private Task<TestServer> StartLimited() => StartAsync(
         s =>
@@ -88,7 +81,7 @@ public abstract class RequestBodyLimitTests : TransportTests
     public async Task A_middleware_raises_the_limit_for_one_route_and_the_default_still_holds_elsewhere(string version, bool declared)
     {
         await using var ts = await StartLimited();
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         using (var big = await client.PostAsync("/big", Body(50_000, declared)))
         {
             big.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -134,7 +127,7 @@ public abstract class RequestBodyLimitTests : TransportTests
     public async Task The_limit_cannot_change_once_the_body_is_read(string version)
     {
         await using var ts = await StartLimited();
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         using var r = await client.PostAsync("/late", Body(10, declared: true));
         (await r.Content.ReadAsStringAsync()).Should().Be("fixed");
     }

@@ -22,13 +22,6 @@ public abstract class ResponseCompressionTests : TransportTests
 
     public static TheoryData<string> Versions => new() { "1.1", "2.0" };
 
-    private static HttpClient ClientFor(TestServer ts, string version) => new(new SocketsHttpHandler { UseProxy = false, AutomaticDecompression = DecompressionMethods.None })
-    {
-        BaseAddress = ts.BaseAddress,
-        DefaultRequestVersion = Version.Parse(version),
-        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        Timeout = TimeSpan.FromSeconds(10),
-    };
 
     private static async Task<HttpResponseMessage> GetAsync(HttpClient client, string path, string? acceptEncoding, HttpMethod? method = null, Action<HttpRequestMessage>? configure = null)
     {
@@ -58,7 +51,7 @@ public abstract class ResponseCompressionTests : TransportTests
             s.Handle("GET", "/text", env => RackResponse.Text(200, Json, "application/json"));
             s.Handle("GET", "/bytes", env => new RackResponse(200, [("Content-Type", "text/plain"), ("ETag", "\"v1\"")], Encoding.UTF8.GetBytes(Json)));
         });
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         foreach (var path in new[] { "/text", "/bytes" })
         {
             using var response = await GetAsync(client, path, coding);
@@ -87,7 +80,7 @@ public abstract class ResponseCompressionTests : TransportTests
     public async Task Q_values_and_the_server_order_choose_and_vary_is_sent_even_when_nothing_was_accepted(string version, string? acceptEncoding, string? expected)
     {
         await using var ts = await StartWithAsync(s => s.Handle("GET", "/", env => RackResponse.Text(200, Json)));
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         using var response = await GetAsync(client, "/", acceptEncoding);
         var raw = await response.Content.ReadAsByteArrayAsync();
         response.Headers.Vary.Should().Equal("Accept-Encoding");
@@ -119,7 +112,7 @@ public abstract class ResponseCompressionTests : TransportTests
             s.Handle("GET", "/none", env => RackResponse.Empty(204, [("Content-Type", "text/plain")]));
             s.Handle("GET", "/same", env => RackResponse.Empty(304, [("Content-Type", "text/plain")]));
         });
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
 
         // (path, method, extra request header, Vary expected: could vary by Accept-Encoding for another request)
         var cases = new (string Path, HttpMethod Method, (string, string)? Header, bool Vary)[]
@@ -180,7 +173,7 @@ public abstract class ResponseCompressionTests : TransportTests
         })),
         // Optimal: Brotli's quality 1 happens to emit decodable blocks without a flush, quality 4 buffers like gzip does.
         new ResponseCompressionOptions { Level = CompressionLevel.Optimal });
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         var request = new HttpRequestMessage(HttpMethod.Get, "/events");
         request.Headers.TryAddWithoutValidation("Accept-Encoding", coding);
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
@@ -216,7 +209,7 @@ public abstract class ResponseCompressionTests : TransportTests
                 s.Handle("GET", "/chunks", env => RackResponse.Chunks(200, [("Content-Type", "application/json")], [Encoding.UTF8.GetBytes(Json[..100]), Encoding.UTF8.GetBytes(Json[100..])]));
                 s.Handle("GET", "/file", env => RackResponse.File(200, null, path, "text/plain"));
             });
-            using var client = ClientFor(ts, version);
+            using var client = ts.CreateHttpClient(version);
 
             // Async chunks: the first chunk is flushed through gzip before the second exists.
             var request = new HttpRequestMessage(HttpMethod.Get, "/async");
@@ -261,7 +254,7 @@ public abstract class ResponseCompressionTests : TransportTests
             await w.WriteAsync(Encoding.ASCII.GetBytes(text));
             await w.WriteAsync("!");
         })));
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         using var response = await GetAsync(client, "/big", coding);
         response.Content.Headers.ContentEncoding.Should().Equal(coding);
         response.Content.Headers.ContentLength.Should().NotBe(text.Length, "the declared identity length was dropped");
@@ -285,7 +278,7 @@ public abstract class ResponseCompressionTests : TransportTests
                 s.Handle("GET", "/text", env => RackResponse.Text(200, Json));
             },
             options);
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         using (var custom = await GetAsync(client, "/custom", "br, gzip"))
         {
             custom.Content.Headers.ContentEncoding.Should().Equal("gzip");

@@ -14,13 +14,6 @@ public abstract class StaticCompressionTests : TransportTests
 
     public static TheoryData<string> Versions => new() { "1.1", "2.0" };
 
-    private static HttpClient ClientFor(TestServer ts, string version) => new(new SocketsHttpHandler { UseProxy = false, AutomaticDecompression = DecompressionMethods.None })
-    {
-        BaseAddress = ts.BaseAddress,
-        DefaultRequestVersion = Version.Parse(version),
-        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-        Timeout = TimeSpan.FromSeconds(10),
-    };
 
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string path, string? acceptEncoding = null, string? ifNoneMatch = null, HttpMethod? method = null)
     {
@@ -97,7 +90,7 @@ public abstract class StaticCompressionTests : TransportTests
     public async Task Each_variant_has_its_own_strong_etag_and_a_matching_if_none_match_gets_304(string version)
     {
         await using var ts = await StartStaticAsync();
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         var tags = new Dictionary<string, string>();
         foreach (var coding in new[] { "identity", "gzip", "br" })
         {
@@ -150,7 +143,7 @@ public abstract class StaticCompressionTests : TransportTests
                 s.HandleStatic("GET", "/plain", Json, "application/json");
             },
             o => o.StaticCompression = null);
-        using (var client = ClientFor(off, version))
+        using (var client = off.CreateHttpClient(version))
         using (var plain = await SendAsync(client, "/plain", "gzip, br"))
         {
             plain.Content.Headers.ContentEncoding.Should().BeEmpty("StaticCompression = null");
@@ -172,7 +165,7 @@ public abstract class StaticCompressionTests : TransportTests
                 o.StaticCompression.MimeTypes.Add("image/x-raw");
                 o.StaticCompression.Encodings.Remove("br");
             });
-        using var c = ClientFor(custom, version);
+        using var c = custom.CreateHttpClient(version);
         using (var compressed = await SendAsync(c, "/image", "br, gzip"))
         {
             compressed.Content.Headers.ContentEncoding.Should().Equal(["gzip"], "br was removed from the options");
@@ -196,7 +189,7 @@ public abstract class StaticCompressionTests : TransportTests
             s.HandleStatic("POST", "/posted", Json, "application/json");
             s.HandleStatic("GET", "/image", new string('x', 4000), "image/png");
         });
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         using (var tagged = await SendAsync(client, "/tagged", "br"))
         {
             tagged.Content.Headers.ContentEncoding.Should().Equal("br");

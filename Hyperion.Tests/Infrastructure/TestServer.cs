@@ -1,3 +1,4 @@
+using System.Net;
 using Hyperion;
 using Microsoft.Extensions.Time.Testing;
 
@@ -39,6 +40,19 @@ public sealed class TestServer : IAsyncDisposable
         BaseAddress = BaseAddress,
         Timeout = TimeSpan.FromSeconds(15),
     };
+
+    /// <summary>
+    /// A client that speaks exactly <paramref name="version"/> ("1.1", or "2.0" for h2c by prior knowledge / h2 by ALPN),
+    /// never falling back, and decodes no content encoding unless asked (so tests see the bytes the server sent).
+    /// </summary>
+    public HttpClient CreateHttpClient(string version, DecompressionMethods decompression = DecompressionMethods.None)
+        => new(new SocketsHttpHandler { UseProxy = false, UseCookies = false, AllowAutoRedirect = false, AutomaticDecompression = decompression })
+        {
+            BaseAddress = BaseAddress,
+            DefaultRequestVersion = Version.Parse(version),
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Timeout = TimeSpan.FromSeconds(15),
+        };
 
     /// <summary>True when the server has a log line named <paramref name="eventName"/> (optionally containing <paramref name="text"/>).</summary>
     public bool Logged(string eventName, string? text = null)

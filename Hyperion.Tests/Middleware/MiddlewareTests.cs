@@ -10,12 +10,6 @@ public abstract class MiddlewareTests : TransportTests
 {
     public static TheoryData<string> Versions => new() { "1.1", "2.0" };
 
-    private static HttpClient ClientFor(TestServer ts, string version) => new(new SocketsHttpHandler { UseProxy = false })
-    {
-        BaseAddress = ts.BaseAddress,
-        DefaultRequestVersion = Version.Parse(version),
-        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-    };
 
     private static void Routes(HyperionServer s)
     {
@@ -60,7 +54,7 @@ public abstract class MiddlewareTests : TransportTests
             });
             s.Run(env => ValueTask.FromResult(RackResponse.Text(200, "app")));
         });
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         foreach (var (path, body) in new[] { ("/dynamic", "d"), ("/async", "a"), ("/legacy", "legacy"), ("/elsewhere", "app") })
         {
             using var response = await client.GetAsync(path);
@@ -84,7 +78,7 @@ public abstract class MiddlewareTests : TransportTests
             Routes(s);
             s.Use(new RequireKey());
         });
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         (await client.GetAsync("/dynamic")).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
 
         client.DefaultRequestHeaders.Add("x-key", "k");
@@ -124,7 +118,7 @@ public abstract class MiddlewareTests : TransportTests
                 return next(env);
             });
         });
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         (await client.GetStringAsync("/v1/dynamic")).Should().Be("d");
         (await client.GetStringAsync("/v1/static")).Should().Be("s", "a rewritten path may land on a static route; its response is served as a value");
         using var post = new HttpRequestMessage(HttpMethod.Get, "/dynamic");

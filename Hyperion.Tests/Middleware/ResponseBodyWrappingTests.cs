@@ -40,14 +40,6 @@ public abstract class ResponseBodyWrappingTests : TransportTests, IDisposable
         GC.SuppressFinalize(this);
     }
 
-    private static HttpClient ClientFor(TestServer ts, string version, DecompressionMethods decompression = DecompressionMethods.None) =>
-        new(new SocketsHttpHandler { UseProxy = false, AutomaticDecompression = decompression })
-        {
-            BaseAddress = ts.BaseAddress,
-            DefaultRequestVersion = Version.Parse(version),
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Timeout = TimeSpan.FromSeconds(10),
-        };
 
     private void BodyRoutes(HyperionServer s)
     {
@@ -88,7 +80,7 @@ public abstract class ResponseBodyWrappingTests : TransportTests, IDisposable
                 return inner.WithStatus(203).WithBody(w => inner.WriteBodyToAsync(new UpperCaseWriter(w)));
             });
         });
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         using var response = await client.GetAsync("/" + kind);
         response.StatusCode.Should().Be(HttpStatusCode.NonAuthoritativeInformation);
         string expected = (kind == "asyncchunks" ? "async chunks body" : kind + " body").ToUpperInvariant();
@@ -127,7 +119,7 @@ public abstract class ResponseBodyWrappingTests : TransportTests, IDisposable
                 return inner.WithBody(w => inner.WriteBodyToAsync(new UpperCaseWriter(w)));
             });
         });
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         using var response = await client.GetAsync("/live", HttpCompletionOption.ResponseHeadersRead);
         await using var body = await response.Content.ReadAsStreamAsync();
         var buffer = new byte[64];
@@ -169,7 +161,7 @@ public abstract class ResponseBodyWrappingTests : TransportTests, IDisposable
                 return buffered.WithHeader("x-body", Encoding.ASCII.GetString(buffered.BytesBody.Span));
             });
         });
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         using var response = await client.GetAsync("/s");
         (await response.Content.ReadAsStringAsync()).Should().Be("abcdef");
         response.Content.Headers.ContentLength.Should().Be(6, "a buffered body is sent with its length, not chunked");
@@ -203,7 +195,7 @@ public abstract class ResponseBodyWrappingTests : TransportTests, IDisposable
                 });
             });
         });
-        using var client = ClientFor(ts, version, DecompressionMethods.GZip);
+        using var client = ts.CreateHttpClient(version, DecompressionMethods.GZip);
         using var response = await client.GetAsync("/z", HttpCompletionOption.ResponseHeadersRead);
         await using var body = await response.Content.ReadAsStreamAsync();
         var buffer = new byte[64];

@@ -11,12 +11,6 @@ public abstract class RouteTemplateTransportTests : TransportTests
 {
     public static TheoryData<string> Versions => new() { "1.1", "2.0" };
 
-    private static HttpClient ClientFor(TestServer ts, string version) => new(new SocketsHttpHandler { UseProxy = false })
-    {
-        BaseAddress = ts.BaseAddress,
-        DefaultRequestVersion = Version.Parse(version),
-        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-    };
 
     private static void Routes(HyperionServer s)
     {
@@ -38,7 +32,7 @@ public abstract class RouteTemplateTransportTests : TransportTests
     public async Task Templates_answer_with_decoded_values_and_HEAD_falls_back_to_GET(string version)
     {
         await using var ts = await StartAsync(Routes);
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         (await client.GetStringAsync("/todos/42")).Should().Be("todo 42");
         (await client.GetStringAsync("/todos/special")).Should().Be("special", "an exact path wins over the template");
         using (var deleted = await client.DeleteAsync("/todos/7"))
@@ -65,7 +59,7 @@ public abstract class RouteTemplateTransportTests : TransportTests
             Routes(s);
             s.Run(env => ValueTask.FromResult(RackResponse.Text(200, "app " + env.Method + " " + env.Path)));
         });
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         (await client.GetStringAsync("/elsewhere")).Should().Be("app GET /elsewhere");
         (await client.GetStringAsync("/todos/")).Should().Be("app GET /todos/", "{id} does not match an empty segment");
         (await client.GetStringAsync("/todos/1/2")).Should().Be("app GET /todos/1/2");
@@ -83,7 +77,7 @@ public abstract class RouteTemplateTransportTests : TransportTests
     public async Task Without_an_app_a_miss_is_404(string version)
     {
         await using var ts = await StartAsync(Routes);
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         (await client.GetAsync("/elsewhere")).StatusCode.Should().Be(HttpStatusCode.NotFound);
         (await client.GetAsync("/todos/")).StatusCode.Should().Be(HttpStatusCode.NotFound);
         await Expect405(client, HttpMethod.Patch, "/todos/5", "GET", "HEAD", "DELETE");
@@ -106,7 +100,7 @@ public abstract class RouteTemplateTransportTests : TransportTests
                 return next(env);
             });
         });
-        using var client = ClientFor(ts, version);
+        using var client = ts.CreateHttpClient(version);
         (await client.GetStringAsync("/v1/todos/9")).Should().Be("todo 9");
         (await client.GetStringAsync("/v1/u/x%20y")).Should().Be("x y");
         (await client.GetStringAsync("/v1/todos/special")).Should().Be("special");
