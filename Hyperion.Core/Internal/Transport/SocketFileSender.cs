@@ -40,7 +40,15 @@ internal static class SocketFileSender
                 Complete(args, completion);
             }
 
-            await completion.Task.ConfigureAwait(false);
+            try
+            {
+                await completion.Task.ConfigureAwait(false);
+            }
+            catch (IOException) when (!cancellationToken.IsCancellationRequested && RandomAccess.GetLength(handle) < file.Offset + file.Length)
+            {
+                // A file cut while sendfile read it can fail the send rather than end it short: same cause, same report.
+                throw FileBody.ShrankException(file.Length, args.BytesTransferred);
+            }
         }
 
         if (args.BytesTransferred != file.Length)
