@@ -12,6 +12,9 @@
 #   reset         connect, request, TCP reset, at full speed (issue #10 item 1's pattern)
 #   rapidreset    h2c HEADERS + RST_STREAM at full speed
 #   continuation  h2c HEADERS followed by endless CONTINUATION frames
+#   clienthog     the control: a busy loop on the load generators' core and no traffic to the server at all. The
+#                 abusers above run at full speed on that core too, so this row is the latency the shared client core
+#                 alone adds; an abuse row near it shows the server added little.
 # For each: normal r/s and p99 against the baseline (both phases), server RSS peak, errors seen by the normal
 # clients (target 0, fixed-rate p99 within 2x, RSS bounded by the server's limits), whether the server still answers,
 # and the abuser's own counts.
@@ -39,7 +42,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ $transport == sockets || $transport == iouring || $transport == epoll ]] || die "--transport must be sockets, iouring or epoll"
-kinds=(slowloris noread reset rapidreset continuation)
+kinds=(clienthog slowloris noread reset rapidreset continuation)
 [ -n "$only" ] && IFS=, read -ra kinds <<<"$only"
 
 need_tool wrk wrk
@@ -67,7 +70,11 @@ run_row() {
   local name=$1; shift
   local abuser="" rss_file="$BENCH_TMP/rss-$name" abuse_out="$BENCH_TMP/abuse-$name.txt"
   wait_server_idle "$SERVER_CPUS"
-  if [ $# -gt 0 ]; then
+  if [ "${1:-}" = --hog ]; then
+    taskset -c "$CLIENT_CPUS" timeout "$2" sh -c 'while :; do :; done' >"$abuse_out" 2>&1 &
+    abuser=$!
+    sleep 5
+  elif [ $# -gt 0 ]; then
     taskset -c "$CLIENT_CPUS" /usr/bin/python3 "$BENCH_DIR/tools/abuse.py" "$@" >"$abuse_out" 2>&1 &
     abuser=$!
     sleep 5
@@ -82,7 +89,7 @@ run_row() {
   /usr/bin/python3 "$BENCH_DIR/report.py" h2load "$BENCH_TMP/fixed-$name.txt" "$h2log" >"$BENCH_TMP/fixed-$name.csv"
   rm -f "$h2log"
   touch "$BENCH_TMP/row.done"; wait "$sampler"; rm -f "$BENCH_TMP/row.done"
-  [ -n "$abuser" ] && wait "$abuser"
+  [ -n "$abuser" ] && { wait "$abuser" || true; }
   local alive=no
   curl -fsS -o /dev/null --max-time 3 "$url" && alive=yes
   echo "$name|$(sort -n "$rss_file" | tail -1)|$alive|$(tail -1 "$abuse_out" 2>/dev/null)" >>"$BENCH_TMP/rows"
@@ -97,6 +104,7 @@ abuse_seconds=$((2 * duration + 5))
 for kind in "${kinds[@]}"; do
   log "row: $kind"
   case $kind in
+    clienthog) run_row clienthog --hog "$abuse_seconds" ;;
     slowloris) run_row slowloris slowloris "$port" "$abuse_seconds" 5000 ;;
     noread) run_row noread noread "$port" "$abuse_seconds" 1000 /static16k ;;
     reset) run_row reset reset "$port" "$abuse_seconds" 8 ;;
@@ -135,8 +143,14 @@ for name, rps, p99, frps, fp99, errors, rss, alive, counts in rows:
     print(f"| {name} | {rps:,.0f} | {rps / base[1]:.2f}x | {p99:.2f} | {frps:,.0f} | {fp99:.2f} | {fp99 / base[4]:.2f}x | {errors} | {rss:.1f} | {alive} | {counts.split(' ', 1)[-1] if counts else ''} |")
 # The fixed-rate phase decides latency: its load leaves the server room, so its p99 is what abuse adds. A fixed-rate
 # phase that fell below 95% of its rate means the server (or the shared client core) could not keep up.
-verdict = all(r[5] == 0 and r[7] == "yes" and r[4] <= 2 * base[4] and r[3] >= 0.95 * target_rps for r in rows)
+measured = [r for r in rows if r[0] != "clienthog"]
+verdict = all(r[5] == 0 and r[7] == "yes" and r[4] <= 2 * base[4] and r[3] >= 0.95 * target_rps for r in measured)
 print(f"\nverdict: {'PASS' if verdict else 'FAIL'} (0 errors; at the fixed rate, every request rate held and p99 within 2x of the baseline; server answers after every row)")
+control = next((r for r in rows if r[0] == "clienthog"), None)
+if control:
+    # The abusers share the load generators' core: the control row is the p99 that sharing alone costs.
+    print("against the client-core control (a busy loop on that core, no abuse): " + ", ".join(
+        f"{r[0]} {r[4] / control[4]:.2f}x" for r in measured if r[0] not in ("baseline", "baseline-after")))
 PY
 cat "$out"
 echo "abuse: $out"
