@@ -162,4 +162,4 @@ print(f"verdict: {total} requests, {rps:,.0f} r/s (shared machine: not a through
 print(f"verdict: socket errors {sock_err}, non-2xx {non2xx}, mixed clients' errors {mixed_err}, answers after the soak: {alive} -> {'OK' if err_ok else 'ERRORS'}")
 print(f"verdict: {'PASS' if rss_ok and fd_ok and err_ok else 'FAIL'}")
 PY
-echo "soak: samples in $samples"
+echo "soak: samples in ${samples#"$REPO_DIR"/}"   # repository-relative: no path of this machine in the results
