@@ -25,7 +25,8 @@
 # Writes bench/results/abuse-*.md.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
-trap cleanup EXIT
+SHM_DIR=$(mktemp -d /dev/shm/hyperion-abuse.XXXXXX)
+trap 'cleanup; rm -rf "$SHM_DIR"' EXIT
 trap 'exit 130' INT TERM
 
 transport=iouring duration=20 port=18095 build=1 only="" rate=400
@@ -83,11 +84,14 @@ run_row() {
   ( while [ ! -e "$BENCH_TMP/row.done" ]; do awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" >>"$rss_file"; sleep 0.2; done ) &
   local sampler=$!
   taskset -c "$CLIENT_CPUS" wrk -t1 -c50 -d"${duration}s" --timeout 5s --latency "$url" >"$BENCH_TMP/wrk-$name.txt" 2>&1
-  # h2load's per-request log goes to /dev/shm: on disk it would slow the load generator.
-  local h2log="/dev/shm/hyperion-abuse-h2load.$$.log"
+  # h2load's per-request log goes to /dev/shm: on disk it would slow the load generator. It is kept until the
+  # report, which lays each row's slow requests over the server's CPU samples (bench/tools/cpuwatch.py).
+  local h2log="$SHM_DIR/h2load-$name.log" cpu_file="$SHM_DIR/cpu-$name.txt"
+  taskset -c "$CLIENT_CPUS" /usr/bin/python3 "$BENCH_DIR/tools/cpuwatch.py" sample "$pid" "$cpu_file" "$SHM_DIR/cpu.stop" &
+  local watcher=$!
   taskset -c "$CLIENT_CPUS" h2load --h1 -c50 -t1 --rps "$rate" -D "$duration" --log-file="$h2log" "$url" >"$BENCH_TMP/fixed-$name.txt" 2>&1
+  touch "$SHM_DIR/cpu.stop"; wait "$watcher"; rm -f "$SHM_DIR/cpu.stop"
   /usr/bin/python3 "$BENCH_DIR/report.py" h2load "$BENCH_TMP/fixed-$name.txt" "$h2log" >"$BENCH_TMP/fixed-$name.csv"
-  rm -f "$h2log"
   touch "$BENCH_TMP/row.done"; wait "$sampler"; rm -f "$BENCH_TMP/row.done"
   [ -n "$abuser" ] && { wait "$abuser" || true; }
   local alive=no
@@ -116,9 +120,9 @@ done
 log "a final baseline, so drift over the run shows"
 run_row baseline-after
 
-/usr/bin/python3 - "$BENCH_TMP" "$banner" "$transport" "$duration" "$rate" >"$out" <<'PY'
-import re, sys, os
-tmp, banner, transport, duration, rate = sys.argv[1:]
+/usr/bin/python3 - "$BENCH_TMP" "$banner" "$transport" "$duration" "$rate" "$SHM_DIR" "$BENCH_DIR/tools/cpuwatch.py" >"$out" <<'PY'
+import re, sys, os, subprocess
+tmp, banner, transport, duration, rate, shm, cpuwatch = sys.argv[1:]
 def unit(v, u): return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[u]
 rows = []
 for line in open(os.path.join(tmp, "rows")):
@@ -146,6 +150,16 @@ for name, rps, p99, frps, fp99, errors, rss, alive, counts in rows:
 measured = [r for r in rows if r[0] != "clienthog"]
 verdict = all(r[5] == 0 and r[7] == "yes" and r[4] <= 2 * base[4] and r[3] >= 0.95 * target_rps for r in measured)
 print(f"\nverdict: {'PASS' if verdict else 'FAIL'} (0 errors; at the fixed rate, every request rate held and p99 within 2x of the baseline; server answers after every row)")
+# Attribution: the fixed-rate requests slower than twice the baseline's p99, and how many of them overlapped a
+# 100 ms window in which the server used >= 80% of its core. The rest waited outside the server.
+print(f"\nslow fixed-rate requests (> 2x the baseline p99, {2 * base[4]:.2f} ms) against the server's CPU (sampled every 10 ms):\n")
+print("| row | server's busiest 100 ms | slow requests | of them while the server was >= 80% busy |")
+print("|---|---:|---:|---:|")
+for r in rows:
+    got = subprocess.run(["/usr/bin/python3", cpuwatch, "attribute", os.path.join(shm, f"cpu-{r[0]}.txt"), os.path.join(shm, f"h2load-{r[0]}.log"), str(2 * base[4])],
+                         capture_output=True, text=True).stdout.strip() or "nan,0,0"
+    busiest, slow, in_busy = got.split(",")
+    print(f"| {r[0]} | {busiest}% | {slow} | {in_busy} |")
 control = next((r for r in rows if r[0] == "clienthog"), None)
 if control:
     # The abusers share the load generators' core: the control row is the p99 that sharing alone costs.
