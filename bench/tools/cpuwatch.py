@@ -7,8 +7,8 @@
       difference divided by the window is its share of that core.
   cpuwatch.py attribute OUT H2LOAD_LOG SLOW_MS
       Reads the samples and h2load's per-request log (start time in us since epoch, status, duration in us) and
-      prints "busiest_pct,slow,slow_server_busy": the server's highest CPU share over any 100 ms window while the
-      requests ran, how many requests took longer than SLOW_MS, and how many of those overlapped a 100 ms window
+      prints "busiest_pct,slow,slow_server_busy": the server's highest CPU share over any 20 ms window while the
+      requests ran, how many requests took longer than SLOW_MS, and how many of those overlapped a 20 ms window
       in which the server used at least 80% of its core. Slow requests that overlap no busy window waited somewhere
       else: on this 2-core machine, the load generator's core, which the abuser shares.
 """
@@ -17,7 +17,8 @@ import os
 import sys
 import time
 
-WINDOW_US = 100_000
+# Short windows: a 30 ms stall at full CPU inside a quiet 100 ms would read as 40% and pass unnoticed.
+WINDOW_US = 20_000
 BUSY = 0.80
 
 
@@ -57,7 +58,7 @@ def attribute(out, log, slow_ms):
         print("nan,0,0")
         return
     first, last = min(r[0] for r in requests), max(r[1] for r in requests)
-    # Busy windows: for each sample, the CPU share over the 100 ms that end at it.
+    # Busy windows: for each sample, the CPU share over the 20 ms that end at it.
     busy = []
     busiest = 0.0
     j = 0
