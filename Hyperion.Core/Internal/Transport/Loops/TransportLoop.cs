@@ -76,6 +76,15 @@ internal abstract class TransportLoop
     /// <summary>True on a loop thread, where blocking would stall every connection of the loop.</summary>
     public static bool IsLoopThread => t_current is not null;
 
+    /// <summary>This thread's loop; null off the loops.</summary>
+    internal static TransportLoop? Current => t_current;
+
+    /// <summary>
+    /// A wake-up was asked for and the loop has not consumed it yet. Once the loop has nothing left to do it is false:
+    /// stuck true, every later <see cref="Post"/> from another thread skips its signal and waits for the next tick.
+    /// </summary>
+    internal bool WakePending => Volatile.Read(ref _wakeRequested) != 0;
+
     /// <summary>This thread's loop's record of the inline call it runs, for the watchdog's monitor; null off the loops.</summary>
     public static Dispatch.InlineCallSlot? CurrentSlot => t_current?.Slot;
 
@@ -130,7 +139,14 @@ internal abstract class TransportLoop
     }
 
     /// <summary>Called by the subclass once its wake-up has been consumed, so the next <see cref="Post"/> wakes again.</summary>
-    protected void WakeConsumed() => Volatile.Write(ref _wakeRequested, 0);
+    protected void WakeConsumed()
+    {
+        Volatile.Write(ref _wakeRequested, 0);
+        WakeConsumedHook?.Invoke(this);
+    }
+
+    /// <summary>Tests only: runs on the loop thread right after a wake-up was consumed, where a post from another thread must still wake the loop.</summary>
+    internal static Action<TransportLoop>? WakeConsumedHook { get; set; }
 
     /// <summary>Loop thread, before the first iteration: create the kernel objects and arm the listeners.</summary>
     protected abstract void Setup();
