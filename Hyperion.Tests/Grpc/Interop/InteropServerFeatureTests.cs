@@ -1,0 +1,93 @@
+using Grpc.Core;
+using Grpc.Testing;
+using Hyperion.Tests.Infrastructure;
+
+namespace Hyperion.Tests.Grpc.Interop;
+
+/// <summary>
+/// Server features of the interop TestService that the 18 cases do not reach: ResponseParameters.interval_us pacing
+/// (on a fake clock), HalfDuplexCall, and a server's own deadline ending a call on a sleeping handler.
+/// </summary>
+public abstract class InteropServerFeatureTests : TransportTests
+{
+    [Fact]
+    public async Task Interval_us_holds_each_response_until_the_clock_has_moved_that_far_since_the_previous_one()
+    {
+        await using var h = await InteropHarness.StartAsync(StartAsync, tls: false, fakeClock: true);
+        var request = new StreamingOutputCallRequest();
+        request.ResponseParameters.Add(new ResponseParameters { Size = 1 });
+        request.ResponseParameters.Add(new ResponseParameters { Size = 2, IntervalUs = 500_000 });
+        request.ResponseParameters.Add(new ResponseParameters { Size = 3, IntervalUs = 300_000 });
+        using var call = h.Client.StreamingOutputCall(request);
+
+        (await call.ResponseStream.MoveNext()).Should().BeTrue();
+        call.ResponseStream.Current.Payload.Body.Length.Should().Be(1);
+
+        // The clock moves in 50 ms steps until the next response arrives: it cannot come before 500 ms, then 300 ms,
+        // have passed on the server's clock (the pause's timer may start after a step; it never fires early).
+        (await AdvanceUntilAsync(h, call.ResponseStream.MoveNext())).Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(500));
+        call.ResponseStream.Current.Payload.Body.Length.Should().Be(2);
+        (await AdvanceUntilAsync(h, call.ResponseStream.MoveNext())).Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(300));
+        call.ResponseStream.Current.Payload.Body.Length.Should().Be(3);
+
+        (await call.ResponseStream.MoveNext()).Should().BeFalse();
+        call.GetStatus().StatusCode.Should().Be(StatusCode.OK);
+    }
+
+    [Fact]
+    public async Task HalfDuplexCall_answers_every_buffered_request_in_order_after_the_half_close()
+    {
+        await using var h = await InteropHarness.StartAsync(StartAsync, tls: false);
+        using var call = h.Client.HalfDuplexCall();
+        foreach (int[] sizes in new[] { new[] { 3, 5 }, new[] { 7 } })
+        {
+            var request = new StreamingOutputCallRequest();
+            request.ResponseParameters.AddRange(sizes.Select(s => new ResponseParameters { Size = s }));
+            await call.RequestStream.WriteAsync(request);
+        }
+
+        await call.RequestStream.CompleteAsync();
+
+        var received = new List<int>();
+        while (await call.ResponseStream.MoveNext())
+        {
+            received.Add(call.ResponseStream.Current.Payload.Body.Length);
+        }
+
+        received.Should().Equal(3, 5, 7);
+        call.GetStatus().StatusCode.Should().Be(StatusCode.OK);
+    }
+
+    private static async Task<TimeSpan> AdvanceUntilAsync(InteropHarness h, Task<bool> next)
+    {
+        var advanced = TimeSpan.Zero;
+        for (int i = 0; i < 200 && !next.IsCompleted; i++)
+        {
+            await Task.WhenAny(next, Task.Delay(10));
+            if (!next.IsCompleted)
+            {
+                h.Clock!.Advance(TimeSpan.FromMilliseconds(50));
+                advanced += TimeSpan.FromMilliseconds(50);
+            }
+        }
+
+        next.IsCompleted.Should().BeTrue("the paced response arrives once the clock has moved far enough");
+        (await next).Should().BeTrue();
+        return advanced;
+    }
+}
+
+public sealed class InteropServerFeatureTestsOnSockets : InteropServerFeatureTests
+{
+    protected override TransportKind Transport => TransportKind.Sockets;
+}
+
+public sealed class InteropServerFeatureTestsOnIoUring : InteropServerFeatureTests
+{
+    protected override TransportKind Transport => IoUringOrFallback;
+}
+
+public sealed class InteropServerFeatureTestsOnEpoll : InteropServerFeatureTests
+{
+    protected override TransportKind Transport => TransportKind.Epoll;
+}
