@@ -48,6 +48,8 @@ internal sealed class GrpcServerCall : ServerCallContext, IReadOnlyList<(string 
     private ITimer? _deadlineTimer;
     private DateTime _deadline = DateTime.MaxValue;
     private volatile bool _deadlineExceeded;
+    private TaskCompletionSource? _deadlineReached;
+    private SemaphoreSlim? _writeLock;
     private bool _headersSent;
     private bool _writing;
     private bool _completed;
@@ -111,6 +113,8 @@ internal sealed class GrpcServerCall : ServerCallContext, IReadOnlyList<(string 
         var now = time.GetUtcNow().UtcDateTime;
         _deadline = DateTime.MaxValue - now > timeout ? now + timeout : DateTime.MaxValue;
         _deadlineCts = CancellationTokenSource.CreateLinkedTokenSource(_env.RequestAborted);
+        _deadlineReached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _writeLock = new SemaphoreSlim(1, 1);
         _deadlineTimer = time.CreateTimer(static state => ((GrpcServerCall)state!).OnDeadline(), this, timeout, Timeout.InfiniteTimeSpan);
     }
 
@@ -126,26 +130,64 @@ internal sealed class GrpcServerCall : ServerCallContext, IReadOnlyList<(string 
         catch (ObjectDisposedException)
         {
         }
+
+        _deadlineReached!.TrySetResult();
     }
 
     /// <summary>The streaming response body: runs the call's shape, then puts status and trailers on the response.</summary>
     public async ValueTask RunAsync(ResponseBodyWriter writer)
     {
         _writer = writer;
+        if (_env.Lifetime is Http2Stream stream)
+        {
+            stream.ExemptFromBodyDataRate();
+        }
+
         Exception? error = null;
+        bool handlerDone = true;
         try
         {
-            await _method.RunAsync(this).ConfigureAwait(false);
+            var run = _method.RunAsync(this);
+            if (_deadlineReached is null || run.IsCompleted)
+            {
+                await run.ConfigureAwait(false);
+            }
+            else
+            {
+                handlerDone = await RunUntilDeadlineAsync(run.AsTask()).ConfigureAwait(false);
+            }
         }
         catch (Exception ex)
         {
             error = ex;
         }
 
-        Complete(writer, error);
+        Complete(writer, error, handlerDone);
     }
 
-    private void Complete(ResponseBodyWriter writer, Exception? error)
+    /// <summary>
+    /// A call with a deadline ends at the deadline even when its handler ignores the token (as grpc-dotnet): a write in
+    /// progress finishes first, later writes fail. False when the handler was left running.
+    /// </summary>
+    private async Task<bool> RunUntilDeadlineAsync(Task run)
+    {
+        var first = await Task.WhenAny(run, _deadlineReached!.Task).ConfigureAwait(false);
+        if (first == run)
+        {
+            await run.ConfigureAwait(false);
+            return true;
+        }
+
+        await _writeLock!.WaitAsync().ConfigureAwait(false);
+        _completed = true;
+        _writeLock.Release();
+
+        // Whatever the abandoned handler throws later is observed here, not left to the finalizer.
+        _ = run.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return run.IsCompleted;
+    }
+
+    private void Complete(ResponseBodyWriter writer, Exception? error, bool handlerDone)
     {
         _completed = true;
         _deadlineTimer?.Dispose();
@@ -180,8 +222,12 @@ internal sealed class GrpcServerCall : ServerCallContext, IReadOnlyList<(string 
                 : "Exception was thrown by handler.");
         }
 
-        _deadlineCts?.Dispose();
-        ReturnBuffers();
+        if (handlerDone)
+        {
+            // A handler left running past its deadline may still read: its buffers go to the GC instead of the pool.
+            _deadlineCts?.Dispose();
+            ReturnBuffers();
+        }
 
         writer.AddTrailer("grpc-status", GrpcProtocol.StatusText(status.StatusCode));
         if (!string.IsNullOrEmpty(status.Detail))
@@ -418,8 +464,25 @@ internal sealed class GrpcServerCall : ServerCallContext, IReadOnlyList<(string 
     /// Serializes <paramref name="message"/> behind its 5-byte prefix and writes it to the response in one write, which
     /// waits for HTTP/2 flow control (a client that stops reading stops the handler here).
     /// </summary>
+    public ValueTask WriteMessageAsync<T>(T message, Marshaller<T> marshaller, WriteOptions? options, bool flush)
+        => _writeLock is null ? WriteMessageCoreAsync(message, marshaller, options, flush) : WriteLockedAsync(message, marshaller, options, flush);
+
+    /// <summary>A call with a deadline: the deadline may end the call between two writes, never inside one.</summary>
+    private async ValueTask WriteLockedAsync<T>(T message, Marshaller<T> marshaller, WriteOptions? options, bool flush)
+    {
+        await _writeLock!.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await WriteMessageCoreAsync(message, marshaller, options, flush).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
-    public async ValueTask WriteMessageAsync<T>(T message, Marshaller<T> marshaller, WriteOptions? options, bool flush)
+    private async ValueTask WriteMessageCoreAsync<T>(T message, Marshaller<T> marshaller, WriteOptions? options, bool flush)
     {
         if (_completed || _deadlineExceeded)
         {

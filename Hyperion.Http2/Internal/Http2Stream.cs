@@ -304,6 +304,19 @@ internal sealed partial class Http2Stream : IRequestBodyReader, IRequestLifetime
         CompleteBodyWriter(new BadRequestException(RejectionReason.MinBodyDataRate));
     }
 
+    /// <summary>
+    /// gRPC streams wait on the client by design (a bidirectional call idle between messages), so they are exempt from
+    /// <see cref="HyperionOptions.MinRequestBodyDataRate"/>, as grpc-dotnet exempts them on Kestrel.
+    /// </summary>
+    internal void ExemptFromBodyDataRate()
+    {
+        lock (_bodyLock)
+        {
+            _bodyRateStarted = true;
+            _bodyRate.Stop();
+        }
+    }
+
     private void StartTimingRead()
     {
         var options = _connection.Server.Options;
