@@ -34,6 +34,7 @@ internal sealed class GrpcServerCall : ServerCallContext, IReadOnlyList<(string 
     private byte[] _payload = [];
     private int _payloadOffset;
     private int _payloadLength;
+    private bool _lastMessageCompressed;
     private GrpcCompression? _requestEncoding;
     private GrpcCompression? _responseEncoding;
     private string? _acceptEncoding;
@@ -62,6 +63,9 @@ internal sealed class GrpcServerCall : ServerCallContext, IReadOnlyList<(string 
     }
 
     public RackEnv Env => _env;
+
+    /// <summary>Whether the message <see cref="ReadMessageAsync"/> last returned had its Compressed-Flag set.</summary>
+    public bool LastMessageCompressed => _lastMessageCompressed;
 
     /// <summary>
     /// Reads the call's headers (PROTOCOL-HTTP2.md Request-Headers). A refusal comes back as the status to end the call
@@ -314,6 +318,7 @@ internal sealed class GrpcServerCall : ServerCallContext, IReadOnlyList<(string 
                 {
                     int payloadStart = _readStart + GrpcProtocol.HeaderSize;
                     _readStart += needed;
+                    _lastMessageCompressed = flag == 1;
                     if (flag == 1)
                     {
                         Inflate(buffer, payloadStart, (int)length);

@@ -13,7 +13,7 @@ if (InteropArguments.Parse(args) is not { } options)
 
 var server = new HyperionServer(options);
 server.UseHttp2();
-server.AddGrpcService(new InteropTestService(GrpcCallContext.LastRequestWasCompressed));
+server.AddGrpcService(new InteropTestService(context => context.WasLastRequestMessageCompressed()));
 
 await server.StartAsync();
 Console.WriteLine($"Hyperion GrpcInterop listening on {server.BaseAddress}; Ctrl+C stops");

@@ -25,14 +25,7 @@ public sealed class GrpcWireRecorder : DelegatingHandler
         var response = await base.SendAsync(request, cancellationToken);
         var call = new RecordedCall(request.RequestUri!.AbsolutePath);
         _calls.Enqueue(call);
-        var original = response.Content;
-        var observed = new StreamContent(new ObservingStream(await original.ReadAsStreamAsync(cancellationToken), call));
-        foreach (var header in original.Headers)
-        {
-            observed.Headers.TryAddWithoutValidation(header.Key, header.Value);
-        }
-
-        response.Content = observed;
+        response.Content = new ObservedContent(response.Content, call);
         return response;
     }
 
@@ -61,6 +54,50 @@ public sealed class GrpcWireRecorder : DelegatingHandler
             {
                 _compressedFlags.Add(compressed);
             }
+        }
+    }
+
+    // The response content, read through an ObservingStream opened when the client first reads it.
+    private sealed class ObservedContent : HttpContent
+    {
+        private readonly HttpContent _inner;
+        private readonly RecordedCall _call;
+
+        public ObservedContent(HttpContent inner, RecordedCall call)
+        {
+            _inner = inner;
+            _call = call;
+            foreach (var header in inner.Headers)
+            {
+                Headers.TryAddWithoutValidation(header.Key, header.Value);
+            }
+        }
+
+        protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken cancellationToken)
+            => new ObservingStream(await _inner.ReadAsStreamAsync(cancellationToken), _call);
+
+        protected override Task<Stream> CreateContentReadStreamAsync() => CreateContentReadStreamAsync(CancellationToken.None);
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await using var body = await CreateContentReadStreamAsync();
+            await body.CopyToAsync(stream);
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _inner.Dispose();
+            }
+
+            base.Dispose(disposing);
         }
     }
 

@@ -15,11 +15,14 @@ namespace Hyperion.Tests.Grpc.Interop;
 /// </summary>
 public sealed class InteropHarness : IAsyncDisposable
 {
-    private InteropHarness(TestServer server, GrpcChannel channel, GrpcWireRecorder wire, FakeTimeProvider? clock)
+    private readonly GrpcWireRecorder? _wire;
+
+    private InteropHarness(TestServer server, GrpcChannel channel, GrpcWireRecorder? wire, FakeTimeProvider? clock, ServerCallObserver observer)
     {
+        Observer = observer;
         Server = server;
         Channel = channel;
-        Wire = wire;
+        _wire = wire;
         Clock = clock;
         Client = new TestService.TestServiceClient(channel);
     }
@@ -28,28 +31,36 @@ public sealed class InteropHarness : IAsyncDisposable
 
     public GrpcChannel Channel { get; }
 
-    public GrpcWireRecorder Wire { get; }
+    /// <summary>The response framing, when the harness was started with <c>recordWire</c>.</summary>
+    public GrpcWireRecorder Wire => _wire ?? throw new InvalidOperationException("Start the harness with recordWire: true to see the response framing.");
 
     public TestService.TestServiceClient Client { get; }
+
+    /// <summary>What the server's handlers saw (an interceptor on the service).</summary>
+    public ServerCallObserver Observer { get; }
 
     /// <summary>The server's clock when the harness was started with a fake one.</summary>
     public FakeTimeProvider? Clock { get; }
 
     /// <summary>
     /// Starts the server through <paramref name="start"/> (a <see cref="TransportTests"/> start, so the transport is the
-    /// suite's) with HTTP/2 alone on the port, TLS when <paramref name="tls"/>, and the server's clock fake when asked.
+    /// suite's) with HTTP/2 alone on the port, TLS when <paramref name="tls"/>, the server's clock fake when asked, and
+    /// the client's responses through a <see cref="GrpcWireRecorder"/> when asked (only then: the cases that cancel see
+    /// Grpc.Net.Client's own response content, as users do).
     /// </summary>
     public static async Task<InteropHarness> StartAsync(
         Func<Action<HyperionServer>, Action<HyperionOptions>?, Task<TestServer>> start,
         bool tls,
-        bool fakeClock = false)
+        bool fakeClock = false,
+        bool recordWire = false)
     {
         var clock = fakeClock ? new FakeTimeProvider(DateTimeOffset.UtcNow) : null;
+        var observer = new ServerCallObserver();
         var server = await start(
             s =>
             {
                 s.UseHttp2();
-                s.AddGrpcService(new InteropTestService(GrpcCallContext.LastRequestWasCompressed, clock));
+                s.AddGrpcService(new InteropTestService(context => context.WasLastRequestMessageCompressed(), clock), o => o.Interceptors.Add(observer));
             },
             o =>
             {
@@ -65,19 +76,23 @@ public sealed class InteropHarness : IAsyncDisposable
                 }
             });
 
-        var wire = new GrpcWireRecorder(new SocketsHttpHandler
+        var handler = new SocketsHttpHandler
         {
             UseProxy = false,
             SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = TestCertificate.Validate },
-        });
+        };
+        var wire = recordWire ? new GrpcWireRecorder(handler) : null;
         var channel = GrpcChannel.ForAddress(server.BaseAddress, new GrpcChannelOptions
         {
-            HttpHandler = wire,
+            HttpHandler = (HttpMessageHandler?)wire ?? handler,
             // The large cases send and receive messages of a few hundred KiB, under the 4 MiB defaults.
             MaxReceiveMessageSize = 4 * 1024 * 1024,
         });
-        return new InteropHarness(server, channel, wire, clock);
+        return new InteropHarness(server, channel, wire, clock, observer);
     }
+
+    /// <summary>The full name of a TestService method as the server sees it (<c>/grpc.testing.TestService/Name</c>).</summary>
+    public static string Method(string name) => "/grpc.testing.TestService/" + name;
 
     public async ValueTask DisposeAsync()
     {

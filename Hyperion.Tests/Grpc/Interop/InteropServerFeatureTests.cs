@@ -23,11 +23,15 @@ public abstract class InteropServerFeatureTests : TransportTests
         (await call.ResponseStream.MoveNext()).Should().BeTrue();
         call.ResponseStream.Current.Payload.Body.Length.Should().Be(1);
 
-        // The clock moves in 50 ms steps until the next response arrives: it cannot come before 500 ms, then 300 ms,
-        // have passed on the server's clock (the pause's timer may start after a step; it never fires early).
-        (await AdvanceUntilAsync(h, call.ResponseStream.MoveNext())).Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(500));
+        // The clock moves in 50 ms steps until the next response arrives. Counted from the first response, the second
+        // cannot come before 500 ms and the third before 800 ms have passed on the server's clock (each pause starts
+        // after the previous response was sent, so at or after the steps already counted; none ends early).
+        var advanced = TimeSpan.Zero;
+        advanced += await AdvanceUntilAsync(h, call.ResponseStream.MoveNext());
+        advanced.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(500));
         call.ResponseStream.Current.Payload.Body.Length.Should().Be(2);
-        (await AdvanceUntilAsync(h, call.ResponseStream.MoveNext())).Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(300));
+        advanced += await AdvanceUntilAsync(h, call.ResponseStream.MoveNext());
+        advanced.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(800), "interval_us accumulates from one response to the next");
         call.ResponseStream.Current.Payload.Body.Length.Should().Be(3);
 
         (await call.ResponseStream.MoveNext()).Should().BeFalse();
@@ -56,6 +60,27 @@ public abstract class InteropServerFeatureTests : TransportTests
 
         received.Should().Equal(3, 5, 7);
         call.GetStatus().StatusCode.Should().Be(StatusCode.OK);
+    }
+
+    [Fact]
+    public async Task The_servers_own_deadline_ends_a_call_on_a_sleeping_handler_with_DEADLINE_EXCEEDED()
+    {
+        // timeout_on_sleeping_server with the deadline enforced by the server: the client's deadline is an hour away on
+        // the real clock (grpc-timeout carries it), and the server's clock is moved past it.
+        await using var h = await InteropHarness.StartAsync(StartAsync, tls: false, fakeClock: true);
+        // A hang guard only: a server that ignored the deadline would make the call end CANCELLED here, failing the test.
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var call = h.Client.FullDuplexCall(deadline: DateTime.UtcNow.AddHours(1), cancellationToken: guard.Token);
+        await call.RequestStream.WriteAsync(new StreamingOutputCallRequest { Payload = new Payload { Body = Google.Protobuf.ByteString.CopyFrom(new byte[27182]) } });
+        await h.Observer.Started(InteropHarness.Method("FullDuplexCall")).WaitAsync(TimeSpan.FromSeconds(10));
+        var next = call.ResponseStream.MoveNext();
+
+        h.Clock!.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
+
+        var error = await FluentActions.Awaiting(() => next).Should().ThrowAsync<RpcException>();
+        error.Which.StatusCode.Should().Be(StatusCode.DeadlineExceeded);
+        var handler = await h.Observer.Finished(InteropHarness.Method("FullDuplexCall")).WaitAsync(TimeSpan.FromSeconds(10));
+        handler.TokenCancelled.Should().BeTrue("the deadline cancels the handler's token");
     }
 
     private static async Task<TimeSpan> AdvanceUntilAsync(InteropHarness h, Task<bool> next)
