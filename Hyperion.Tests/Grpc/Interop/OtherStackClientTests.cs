@@ -8,8 +8,9 @@ namespace Hyperion.Tests.Grpc.Interop;
 /// <summary>
 /// Other gRPC stacks as clients of samples/GrpcInterop's TestService on Hyperion: Debian's python3-grpcio and
 /// @grpc/grpc-js, each over h2c and TLS. Both scripts run the same calls (unary with echoed metadata, an echoed error
-/// status with whitespace and Unicode, server streaming, bidi ping-pong, bidi ending with a status, an unregistered
-/// service) and print what they saw; the assertions are here.
+/// status with whitespace and Unicode, gzip requests checked by CompressedRequest, compressed responses, server
+/// streaming, bidi ping-pong, bidi ending with a status, an unregistered service) and print what they saw; the
+/// assertions are here.
 /// </summary>
 public abstract class OtherStackClientTests : TransportTests
 {
@@ -65,6 +66,13 @@ public abstract class OtherStackClientTests : TransportTests
         var error = r.GetProperty("unary_error");
         error.GetProperty("code").GetInt32().Should().Be(2, r.ToString());
         error.GetProperty("details").GetString().Should().Be(SpecialStatusMessage);
+
+        r.GetProperty("compressed_probe").GetProperty("code").GetInt32().Should().Be(3, "an uncompressed message that expects compression is INVALID_ARGUMENT");
+        r.GetProperty("client_compressed").GetProperty("size").GetInt32().Should().Be(1000, r.ToString());
+        var compressed = r.GetProperty("server_compressed");
+        compressed.GetProperty("size").GetInt32().Should().Be(314159);
+        compressed.GetProperty("zeros").GetBoolean().Should().BeTrue();
+        Ints(compressed.GetProperty("stream_sizes")).Should().Equal(31415, 92653);
 
         var streaming = r.GetProperty("server_streaming");
         Ints(streaming.GetProperty("sizes")).Should().Equal(31415, 9, 2653, 58979);

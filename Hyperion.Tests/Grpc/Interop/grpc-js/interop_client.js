@@ -17,14 +17,16 @@ const credentials = caPem ? grpc.credentials.createSsl(fs.readFileSync(caPem)) :
 const options = caPem ? { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' } : {};
 const client = new testing.TestService(`127.0.0.1:${port}`, credentials, options);
 const unimplemented = new testing.UnimplementedService(`127.0.0.1:${port}`, credentials, options);
+// The same service with every request message gzip-compressed (grpc-js compresses per channel, 2 = gzip).
+const compressing = new testing.TestService(`127.0.0.1:${port}`, credentials, { ...options, 'grpc.default_compression_algorithm': 2 });
 const deadline = () => new Date(Date.now() + 10000);
 const isZeros = (buffer) => buffer.every((b) => b === 0);
 const statusOf = (error) => ({ code: error.code, details: error.details });
 
-function unaryCall(request, metadata) {
+function unaryCall(request, metadata, on = client) {
   return new Promise((resolve) => {
     const seen = { initial: [], trailing: [] };
-    const call = client.UnaryCall(request, metadata ?? new grpc.Metadata(), { deadline: deadline() }, (error, response) => {
+    const call = on.UnaryCall(request, metadata ?? new grpc.Metadata(), { deadline: deadline() }, (error, response) => {
       seen.error = error;
       seen.response = response;
     });
@@ -38,10 +40,10 @@ function unaryCall(request, metadata) {
   });
 }
 
-function serverStreaming(sizes) {
+function serverStreaming(parameters) {
   return new Promise((resolve) => {
     const received = [];
-    const call = client.StreamingOutputCall({ response_parameters: sizes.map((size) => ({ size })) }, { deadline: deadline() });
+    const call = client.StreamingOutputCall({ response_parameters: parameters }, { deadline: deadline() });
     call.on('data', (r) => received.push(r.payload.body.length));
     call.on('error', () => {});
     call.on('status', (status) => resolve({ sizes: received, code: status.code }));
@@ -96,13 +98,28 @@ async function main() {
   const special = '\t\ntest with whitespace\r\nand Unicode BMP \u263a and non-BMP \u{1f608}\t\n';
   const failed = await unaryCall({ response_status: { code: 2, message: special } });
   result.unary_error = { code: failed.code, details: failed.details };
-  result.server_streaming = await serverStreaming([31415, 9, 2653, 58979]);
+  // Compression: a message that says it is compressed must be (the probe is refused with INVALID_ARGUMENT), one sent
+  // with gzip is accepted; responses the server is asked to compress decode here.
+  const expectCompressed = { expect_compressed: { value: true }, response_size: 1000, payload: { body: Buffer.alloc(271828) } };
+  const probe = await unaryCall(expectCompressed);
+  result.compressed_probe = { code: probe.code, details: probe.details };
+  const sentCompressed = await unaryCall(expectCompressed, undefined, compressing);
+  result.client_compressed = { size: sentCompressed.response ? sentCompressed.response.payload.body.length : -1, code: sentCompressed.code, details: sentCompressed.details };
+  const compressedResponse = await unaryCall({ response_compressed: { value: true }, response_size: 314159 });
+  const compressedStream = await serverStreaming([{ size: 31415, compressed: { value: true } }, { size: 92653, compressed: { value: false } }]);
+  result.server_compressed = {
+    size: compressedResponse.response ? compressedResponse.response.payload.body.length : -1,
+    zeros: compressedResponse.response ? isZeros(compressedResponse.response.payload.body) : false,
+    stream_sizes: compressedStream.sizes,
+  };
+  result.server_streaming = await serverStreaming([31415, 9, 2653, 58979].map((size) => ({ size })));
   result.bidi = await pingPong([[31415, 27182], [9, 8], [2653, 1828], [58979, 45904]]);
   result.bidi_error = await bidiStatus(2, 'test status message');
   result.unimplemented_service = await new Promise((resolve) => {
     unimplemented.UnimplementedCall({}, { deadline: deadline() }, (error) => resolve(error ? statusOf(error) : { code: 0 }));
   });
   client.close();
+  compressing.close();
   unimplemented.close();
   process.stdout.write(JSON.stringify(result) + '\n');
 }

@@ -70,6 +70,30 @@ def main():
     except grpc.RpcError as e:
         result["unary_error"] = status_of(e)
 
+    # Compression: a message that says it is compressed must be (the probe is refused with INVALID_ARGUMENT), one sent
+    # with gzip is accepted; responses the server is asked to compress decode here.
+    compressed_request = SimpleRequest(response_size=1000)
+    compressed_request.expect_compressed.value = True
+    compressed_request.payload.body = bytes(271828)
+    try:
+        unary(compressed_request, timeout=10)
+        result["compressed_probe"] = {"code": 0}
+    except grpc.RpcError as e:
+        result["compressed_probe"] = status_of(e)
+    response = unary(compressed_request, timeout=10, compression=grpc.Compression.Gzip)
+    result["client_compressed"] = {"size": len(response.payload.body)}
+    compressed_response = SimpleRequest(response_size=314159)
+    compressed_response.response_compressed.value = True
+    response = unary(compressed_response, timeout=10)
+    compressed_stream = OutRequest()
+    compressed_stream.response_parameters.add(size=31415).compressed.value = True
+    compressed_stream.response_parameters.add(size=92653).compressed.value = False
+    result["server_compressed"] = {
+        "size": len(response.payload.body),
+        "zeros": response.payload.body == bytes(len(response.payload.body)),
+        "stream_sizes": [len(r.payload.body) for r in server_stream(compressed_stream, timeout=10)],
+    }
+
     # Server streaming: four sizes in order, then OK.
     request = OutRequest()
     for size in (31415, 9, 2653, 58979):
