@@ -91,6 +91,13 @@ public sealed class InteropHarness : IAsyncDisposable
         return new InteropHarness(server, channel, wire, clock, observer);
     }
 
+    /// <summary>
+    /// Completes one call on the channel, so the client's SETTINGS ACK is ahead of any later call's HEADERS: a test that
+    /// moves the server's fake clock must not fire the server's SETTINGS ACK timeout (RFC 9113 §6.5.3, on the same clock)
+    /// while the real-time handshake is still in flight.
+    /// </summary>
+    public async Task SettleConnectionAsync() => await Client.EmptyCallAsync(new Empty());
+
     /// <summary>The full name of a TestService method as the server sees it (<c>/grpc.testing.TestService/Name</c>).</summary>
     public static string Method(string name) => "/grpc.testing.TestService/" + name;
 

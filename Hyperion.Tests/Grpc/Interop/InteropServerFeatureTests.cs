@@ -14,6 +14,7 @@ public abstract class InteropServerFeatureTests : TransportTests
     public async Task Interval_us_holds_each_response_until_the_clock_has_moved_that_far_since_the_previous_one()
     {
         await using var h = await InteropHarness.StartAsync(StartAsync, tls: false, fakeClock: true);
+        await h.SettleConnectionAsync();
         var request = new StreamingOutputCallRequest();
         request.ResponseParameters.Add(new ResponseParameters { Size = 1 });
         request.ResponseParameters.Add(new ResponseParameters { Size = 2, IntervalUs = 500_000 });
@@ -68,6 +69,7 @@ public abstract class InteropServerFeatureTests : TransportTests
         // timeout_on_sleeping_server with the deadline enforced by the server: the client's deadline is an hour away on
         // the real clock (grpc-timeout carries it), and the server's clock is moved past it.
         await using var h = await InteropHarness.StartAsync(StartAsync, tls: false, fakeClock: true);
+        await h.SettleConnectionAsync();
         // A hang guard only: a server that ignored the deadline would make the call end CANCELLED here, failing the test.
         using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         using var call = h.Client.FullDuplexCall(deadline: DateTime.UtcNow.AddHours(1), cancellationToken: guard.Token);
