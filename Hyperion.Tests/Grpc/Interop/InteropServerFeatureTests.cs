@@ -6,7 +6,8 @@ namespace Hyperion.Tests.Grpc.Interop;
 
 /// <summary>
 /// Server features of the interop TestService that the 18 cases do not reach: ResponseParameters.interval_us pacing
-/// (on a fake clock), HalfDuplexCall, and a server's own deadline ending a call on a sleeping handler.
+/// (on a fake clock), HalfDuplexCall, a server's own deadline ending a call on a sleeping handler, and the refusals of
+/// CompressedRequest and UnaryCall.
 /// </summary>
 public abstract class InteropServerFeatureTests : TransportTests
 {
@@ -83,6 +84,25 @@ public abstract class InteropServerFeatureTests : TransportTests
         var handler = await h.Observer.Finished(InteropHarness.Method("FullDuplexCall")).WaitAsync(TimeSpan.FromSeconds(10));
         handler.TokenCancelled.Should().BeTrue("the deadline cancels the handler's token");
         h.Server.Logged("GrpcDeadlineExceeded").Should().BeTrue("the server's deadline ended the call");
+    }
+
+    [Fact]
+    public async Task CompressedRequest_refuses_a_compressed_message_that_says_it_is_not_and_an_unknown_payload_type()
+    {
+        await using var h = await InteropHarness.StartAsync(StartAsync, tls: false);
+        var compress = new Metadata { { "grpc-internal-encoding-request", "gzip" } };
+
+        var mislabelled = await FluentActions.Awaiting(async () => await h.Client.UnaryCallAsync(new SimpleRequest { ExpectCompressed = new BoolValue { Value = false }, ResponseSize = 1 }, compress))
+            .Should().ThrowAsync<RpcException>();
+        mislabelled.Which.StatusCode.Should().Be(StatusCode.InvalidArgument);
+
+        // UnaryCall's definition: a response_type the server does not support is INVALID_ARGUMENT.
+        var unknownType = await FluentActions.Awaiting(async () => await h.Client.UnaryCallAsync(new SimpleRequest { ResponseType = (PayloadType)1, ResponseSize = 1 }))
+            .Should().ThrowAsync<RpcException>();
+        unknownType.Which.StatusCode.Should().Be(StatusCode.InvalidArgument);
+
+        // Without expect_compressed the server takes either.
+        (await h.Client.UnaryCallAsync(new SimpleRequest { ResponseSize = 7 }, compress)).Payload.Body.Length.Should().Be(7);
     }
 
     private static async Task<TimeSpan> AdvanceUntilAsync(InteropHarness h, Task<bool> next)
