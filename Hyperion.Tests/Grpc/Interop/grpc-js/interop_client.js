@@ -1,4 +1,4 @@
-// @grpc/grpc-js as a client of Hyperion.Grpc (Hyperion.Tests/Grpc/Interop/GrpcJsClientTests.cs). The service and
+// @grpc/grpc-js as a client of Hyperion.Grpc (Hyperion.Tests/Grpc/Interop/OtherStackClientTests.cs). The service and
 // messages come from samples/GrpcInterop's .proto files through @grpc/proto-loader at run time. It runs unary,
 // server-streaming and bidi calls and prints what it saw as one JSON object; the C# test asserts on it.
 //

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""Debian's python3-grpcio as a client of Hyperion.Grpc (Hyperion.Tests/Grpc/Interop/PythonGrpcClientTests.cs).
+"""Debian's python3-grpcio as a client of Hyperion.Grpc (Hyperion.Tests/Grpc/Interop/OtherStackClientTests.cs).
 
 Nothing is generated: the messages come from the FileDescriptorSet the test writes from samples/GrpcInterop's
 compiled protos, and the calls go through grpcio's generic multi-callables on the method paths. It runs unary,
-server-streaming and bidi calls and prints what it saw as one JSON object; the C# test asserts on it.
+server-streaming and bidi calls (with compression both ways) and prints what it saw as one JSON object; the C# test asserts on it.
 
 usage: interop_client.py DESCRIPTORS PORT [CA_PEM]   (with CA_PEM: TLS, the server's name taken as localhost)
 """
