@@ -381,7 +381,7 @@ internal sealed partial class Http2Connection
             return;
         }
 
-        if (ActiveStreams >= _options.MaxConcurrentStreams)
+        if (!HasRoomForStream())
         {
             // RFC 9113 §5.1.2: over SETTINGS_MAX_CONCURRENT_STREAMS; REFUSED_STREAM tells the client it may retry.
             RefuseStream(streamId, Http2ErrorCode.RefusedStream, RejectionReason.None);

@@ -44,7 +44,7 @@ internal sealed partial class Http2Stream
             _connection.Encoder.EncodeHeader(w, "date"u8, _connection.Server.Date.Current);
             _connection.WriteHeaderBlock(Id, endStream: body.IsEmpty);
             _headersSent = true;
-            _ended = body.IsEmpty;
+            SetEnded(body.IsEmpty);
         }
         finally
         {
@@ -337,7 +337,7 @@ internal sealed partial class Http2Stream
 
             _connection.WriteHeaderBlock(Id, endStream);
             _headersSent = true;
-            _ended = endStream;
+            SetEnded(endStream);
         }
         finally
         {
@@ -365,7 +365,7 @@ internal sealed partial class Http2Stream
 
             // RFC 9113 §8.1: trailers are a HEADERS frame that ends the stream.
             _connection.WriteHeaderBlock(Id, endStream: true);
-            _ended = true;
+            SetEnded(true);
         }
         finally
         {
@@ -456,6 +456,18 @@ internal sealed partial class Http2Stream
         }
     }
 
+    // Under the write gate, before the frame is flushed: from here on a stream the client had ended no longer counts
+    // toward SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 §5.1.2), though its app may still be finishing; a client that
+    // opens the next stream as soon as it reads our END_STREAM is not refused.
+    private void SetEnded(bool ended)
+    {
+        _ended = ended;
+        if (ended)
+        {
+            State.Set(Http2StreamFlags.EndStreamSent);
+        }
+    }
+
     private async ValueTask WriteDataFrameAsync(ReadOnlyMemory<byte> data, bool endStream)
     {
         await _connection.EnterWriteAsync().ConfigureAwait(false);
@@ -465,7 +477,7 @@ internal sealed partial class Http2Stream
             _connection.DrainControl();
             _connection.WriteFrame(Http2FrameType.Data, endStream ? Http2FrameFlags.EndStream : Http2FrameFlags.None, Id, data.Span);
             _unflushed += data.Length + Http2FrameHeader.Size;
-            _ended = endStream;
+            SetEnded(endStream);
         }
         finally
         {
