@@ -9,8 +9,8 @@ namespace Hyperion.Tests.Grpc.Interop;
 /// Other gRPC stacks as clients of samples/GrpcInterop's TestService on Hyperion: Debian's python3-grpcio and
 /// @grpc/grpc-js, each over h2c and TLS. Both scripts run the same calls (unary with echoed metadata, an echoed error
 /// status with whitespace and Unicode, gzip requests checked by CompressedRequest, compressed responses, server
-/// streaming, bidi ping-pong, bidi ending with a status, an unregistered service) and print what they saw; the
-/// assertions are here.
+/// streaming, bidi ping-pong, bidi ending with a status, 200 calls at once on one connection, an unregistered service)
+/// and print what they saw; the assertions are here.
 /// </summary>
 public abstract class OtherStackClientTests : TransportTests
 {
@@ -85,6 +85,9 @@ public abstract class OtherStackClientTests : TransportTests
         var bidiError = r.GetProperty("bidi_error");
         bidiError.GetProperty("code").GetInt32().Should().Be(2, r.ToString());
         bidiError.GetProperty("details").GetString().Should().Be("test status message");
+
+        var concurrent = r.GetProperty("concurrent");
+        concurrent.EnumerateObject().Select(p => $"{p.Name} x{p.Value.GetInt32()}").Should().Equal(["ok x200"], "200 calls at once on one connection, over the 100-stream limit, all succeed (no REFUSED_STREAM)");
 
         r.GetProperty("unimplemented_service").GetProperty("code").GetInt32().Should().Be(12, "UNIMPLEMENTED");
     }

@@ -115,6 +115,14 @@ async function main() {
   result.server_streaming = await serverStreaming([31415, 9, 2653, 58979].map((size) => ({ size })));
   result.bidi = await pingPong([[31415, 27182], [9, 8], [2653, 1828], [58979, 45904]]);
   result.bidi_error = await bidiStatus(2, 'test status message');
+  // More calls at once than SETTINGS_MAX_CONCURRENT_STREAMS (100): each new stream takes a slot as soon as the client
+  // has read the END_STREAM of an earlier one, and none may be refused.
+  const many = await Promise.all([...Array(200)].map(() => unaryCall({ response_size: 65536, payload: { body: Buffer.alloc(65536) } })));
+  result.concurrent = {};
+  for (const call of many) {
+    const key = call.code === 0 ? (call.response.payload.body.length === 65536 ? 'ok' : 'short') : `${call.code}: ${call.details}`;
+    result.concurrent[key] = (result.concurrent[key] || 0) + 1;
+  }
   result.unimplemented_service = await new Promise((resolve) => {
     unimplemented.UnimplementedCall({}, { deadline: deadline() }, (error) => resolve(error ? statusOf(error) : { code: 0 }));
   });

@@ -132,6 +132,20 @@ def main():
     except grpc.RpcError as e:
         result["bidi_error"] = status_of(e)
 
+    # More calls at once than SETTINGS_MAX_CONCURRENT_STREAMS (100): each new stream takes a slot as soon as the client
+    # has read the END_STREAM of an earlier one, and none may be refused.
+    many = SimpleRequest(response_size=65536)
+    many.payload.body = bytes(65536)
+    futures = [unary.future(many, timeout=20) for _ in range(200)]
+    outcomes = {}
+    for future in futures:
+        try:
+            key = "ok" if len(future.result().payload.body) == 65536 else "short"
+        except grpc.RpcError as e:
+            key = f"{e.code().name}: {e.details()}"
+        outcomes[key] = outcomes.get(key, 0) + 1
+    result["concurrent"] = outcomes
+
     try:
         missing(b"", timeout=10)
         result["unimplemented_service"] = {"code": 0}
