@@ -4,7 +4,7 @@ namespace Hyperion.Tests.Grpc.Interop;
 
 /// <summary>
 /// A handler under Grpc.Net.Client that watches each response body go by and records, per call, the Compressed-Flag of
-/// every length-prefixed message the server sent (PROTOCOL-HTTP2.md, Length-Prefixed-Message: one flag byte, a 4-byte
+/// every length-prefixed message the server sent, and its length (PROTOCOL-HTTP2.md, Length-Prefixed-Message: one flag byte, a 4-byte
 /// big-endian length, the message). Grpc.Net.Client decompresses without saying whether it had to, so the
 /// server_compressed_* cases read the flags here. The bytes pass through unchanged and unbuffered.
 /// </summary>
@@ -33,6 +33,7 @@ public sealed class GrpcWireRecorder : DelegatingHandler
     public sealed class RecordedCall(string path)
     {
         private readonly List<bool> _compressedFlags = [];
+        private readonly List<uint> _lengths = [];
 
         public string Path { get; } = path;
 
@@ -48,11 +49,24 @@ public sealed class GrpcWireRecorder : DelegatingHandler
             }
         }
 
-        internal void Add(bool compressed)
+        /// <summary>The Message-Length of each response message (as sent, so compressed when the flag is set), in order.</summary>
+        public IReadOnlyList<uint> Lengths
+        {
+            get
+            {
+                lock (_compressedFlags)
+                {
+                    return [.. _lengths];
+                }
+            }
+        }
+
+        internal void Add(bool compressed, uint length)
         {
             lock (_compressedFlags)
             {
                 _compressedFlags.Add(compressed);
+                _lengths.Add(length);
             }
         }
     }
@@ -173,8 +187,8 @@ public sealed class GrpcWireRecorder : DelegatingHandler
                 data = data[take..];
                 if (_prefixFilled == 5)
                 {
-                    call.Add(_prefix[0] == 1);
                     _messageLeft = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(_prefix.AsSpan(1));
+                    call.Add(_prefix[0] == 1, (uint)_messageLeft);
                     _prefixFilled = 0;
                 }
             }

@@ -34,7 +34,9 @@ public abstract class InteropCaseTests : TransportTests
         response.Should().NotBeNull();
         response.CalculateSize().Should().Be(0);
         call.GetStatus().StatusCode.Should().Be(StatusCode.OK);
-        h.Wire.Calls.Should().ContainSingle().Which.CompressedFlags.Should().Equal(false);
+        var wire = h.Wire.Calls.Should().ContainSingle().Subject;
+        wire.CompressedFlags.Should().Equal(false);
+        wire.Lengths.Should().Equal([0u], "the empty message is zero bytes on the wire");
     }
 
     [Fact]
@@ -337,7 +339,10 @@ public abstract class InteropCaseTests : TransportTests
         AssertZeros(responses[0].Payload, 31415);
         AssertZeros(responses[1].Payload, 92653);
         call.GetStatus().StatusCode.Should().Be(StatusCode.OK);
-        h.Wire.Calls.Should().ContainSingle().Which.CompressedFlags.Should().Equal(true, false);
+        var wire = h.Wire.Calls.Should().ContainSingle().Subject;
+        wire.CompressedFlags.Should().Equal(true, false);
+        wire.Lengths[0].Should().BeLessThan(31415, "31415 zero bytes compress");
+        wire.Lengths[1].Should().BeGreaterThan(92653, "the uncompressed message is the payload and its field headers");
     }
 
     private Task<InteropHarness> StartHarnessAsync(bool recordWire = false) => InteropHarness.StartAsync(StartAsync, Tls, recordWire: recordWire);
