@@ -256,6 +256,12 @@ public sealed class RackEnv
     /// <summary>The client's address and port; null for the in-process client.</summary>
     public IPEndPoint? RemoteEndPoint { get; internal set; }
 
+    /// <summary>
+    /// The certificate the client presented in the TLS handshake, when <see cref="HyperionOptions.ClientCertificateMode"/>
+    /// asks for one; null otherwise (and on cleartext listeners).
+    /// </summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get; internal set; }
+
     /// <summary>The client's address as text (REMOTE_ADDR).</summary>
     public string RemoteAddress => _remoteAddress ??= RemoteEndPoint?.Address.ToString() ?? "127.0.0.1";
 
@@ -550,6 +556,9 @@ public sealed class RackEnv
     /// <summary>The protocol side of <see cref="RequestAborted"/>: set while the request runs.</summary>
     internal void SetLifetime(Internal.Http.IRequestLifetime? lifetime) => _lifetime = lifetime;
 
+    /// <summary>The protocol side of this request (HTTP/2: its stream), for layers above that act on it (gRPC resets).</summary>
+    internal Internal.Http.IRequestLifetime? Lifetime => _lifetime;
+
     internal void Reset()
     {
         _queryValues?.Clear();
@@ -575,6 +584,7 @@ public sealed class RackEnv
         Protocol = "HTTP/1.1";
         Scheme = "http";
         RemoteEndPoint = null;
+        ClientCertificate = null;
         ContentLength = null;
         LocalPort = 0;
         Headers.Clear();

@@ -381,7 +381,7 @@ internal sealed partial class Http2Connection
             return;
         }
 
-        if (ActiveStreams >= _options.MaxConcurrentStreams)
+        if (!HasRoomForStream())
         {
             // RFC 9113 §5.1.2: over SETTINGS_MAX_CONCURRENT_STREAMS; REFUSED_STREAM tells the client it may retry.
             RefuseStream(streamId, Http2ErrorCode.RefusedStream, RejectionReason.None);
@@ -835,6 +835,7 @@ internal sealed partial class Http2Connection
         env.Protocol = "HTTP/2";
         env.Scheme = _context.Scheme;
         env.RemoteEndPoint = _context.Remote;
+        env.ClientCertificate = _context.ClientCertificate;
         env.LocalPort = _context.LocalPort;
         long declared = sink.ContentLength;
         env.ContentLength = declared >= 0 ? declared : null;

@@ -295,6 +295,42 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         }
     }
 
+    /// <summary>
+    /// Whether a new stream fits under SETTINGS_MAX_CONCURRENT_STREAMS. RFC 9113 §5.1.2 counts open and half-closed
+    /// streams only: one that both sides have ended, or that either side reset, is closed even while its app is still
+    /// finishing and it is in the table. Those are left out, up to twice the limit tracked in all.
+    /// </summary>
+    private bool HasRoomForStream()
+    {
+        int max = _options.MaxConcurrentStreams;
+        lock (_streamsLock)
+        {
+            if (_streams.Count < max)
+            {
+                return true;
+            }
+
+            if (_streams.Count >= 2 * max)
+            {
+                return false;
+            }
+
+            int counted = 0;
+            foreach (var stream in _streams.Values)
+            {
+                var state = stream.State;
+                bool closed = (state.Has(Http2StreamFlags.EndStreamSent) && state.Has(Http2StreamFlags.EndStreamReceived))
+                    || state.Has(Http2StreamFlags.ResetSent) || state.Has(Http2StreamFlags.ResetReceived);
+                if (!closed)
+                {
+                    counted++;
+                }
+            }
+
+            return counted < max;
+        }
+    }
+
     private async ValueTask FinishAsync()
     {
         _closing = true;
@@ -357,7 +393,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
 
         if (stopSending)
         {
-            QueueRstStream(stream.Id, Http2ErrorCode.NoError);
+            QueueRstStream(stream.Id, stream.StopSendingCode);
             ScheduleFlush();
         }
 

@@ -44,7 +44,7 @@ internal sealed partial class Http2Stream
             _connection.Encoder.EncodeHeader(w, "date"u8, _connection.Server.Date.Current);
             _connection.WriteHeaderBlock(Id, endStream: body.IsEmpty);
             _headersSent = true;
-            _ended = body.IsEmpty;
+            SetEnded(body.IsEmpty);
         }
         finally
         {
@@ -142,6 +142,26 @@ internal sealed partial class Http2Stream
                 break;
             }
 
+            case ResponseBodyKind.Streaming when response.HeadersOnFirstWrite && !noBody:
+            {
+                // The body's first write or flush sends the head; a body that sent nothing ends as one HEADERS frame
+                // holding headers and trailers (gRPC Trailers-Only, PROTOCOL-HTTP2.md).
+                var writer = _bodyWriter ??= new Http2BodyWriter(this);
+                writer.Begin(declared, trailers, deferred: response);
+                await WriteStreamedBodyAsync(response, writer).ConfigureAwait(false);
+                writer.CheckLength();
+                if (!_headersSent)
+                {
+                    await WriteHeadersAsync(response, declared, endStream: true, writer.Trailers).ConfigureAwait(false);
+                }
+                else
+                {
+                    await EndBodyAsync(writer.Trailers).ConfigureAwait(false);
+                }
+
+                break;
+            }
+
             default:
                 await WriteHeadersAsync(response, declared, noBody).ConfigureAwait(false);
                 if (!noBody)
@@ -213,8 +233,11 @@ internal sealed partial class Http2Stream
             throw new InvalidOperationException("The response's content type contains a character not allowed in a header value; refused.");
         }
 
-        foreach (var (name, value) in response.Headers)
+        // Index loops here: enumerating an array or list through IReadOnlyList allocates an enumerator per response.
+        var headers = response.Headers;
+        for (int i = 0; i < headers.Count; i++)
         {
+            var (name, value) = headers[i];
             if (!HeaderValidation.IsValidName(name) || value is null || !HeaderValidation.IsValidValue(value))
             {
                 throw new InvalidOperationException($"Response header '{name?.ReplaceLineEndings(" ")}' has an invalid name or value.");
@@ -229,8 +252,9 @@ internal sealed partial class Http2Stream
 
         if (response.Trailers is { } trailers)
         {
-            foreach (var (name, value) in trailers)
+            for (int i = 0; i < trailers.Count; i++)
             {
+                var (name, value) = trailers[i];
                 if (!HeaderValidation.IsValidName(name) || value is null || !HeaderValidation.IsValidValue(value))
                 {
                     throw new InvalidOperationException($"Response trailer '{name?.ReplaceLineEndings(" ")}' has an invalid name or value.");
@@ -246,7 +270,7 @@ internal sealed partial class Http2Stream
     private static bool IsConnectionSpecific(string name)
         => HeaderValidation.IsConnectionSpecific(name) || (name.Length == 14 && name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase));
 
-    private async ValueTask WriteHeadersAsync(RackResponse response, long contentLength, bool endStream)
+    private async ValueTask WriteHeadersAsync(RackResponse response, long contentLength, bool endStream, IReadOnlyList<(string Name, string Value)>? trailers = null)
     {
         await _connection.EnterWriteAsync().ConfigureAwait(false);
         try
@@ -262,8 +286,10 @@ internal sealed partial class Http2Stream
             bool hasContentType = false;
             bool hasServer = false;
             bool hasDate = false;
-            foreach (var (name, value) in response.Headers)
+            var headers = response.Headers;
+            for (int i = 0; i < headers.Count; i++)
             {
+                var (name, value) = headers[i];
                 if (IsConnectionSpecific(name))
                 {
                     continue;
@@ -297,9 +323,21 @@ internal sealed partial class Http2Stream
                 encoder.EncodeHeader(w, "date"u8, _connection.Server.Date.Current);
             }
 
+            if (trailers is not null)
+            {
+                for (int i = 0; i < trailers.Count; i++)
+                {
+                    var (name, value) = trailers[i];
+                    if (!IsConnectionSpecific(name))
+                    {
+                        EncodeField(w, name, value);
+                    }
+                }
+            }
+
             _connection.WriteHeaderBlock(Id, endStream);
             _headersSent = true;
-            _ended = endStream;
+            SetEnded(endStream);
         }
         finally
         {
@@ -316,8 +354,9 @@ internal sealed partial class Http2Stream
             _connection.DrainControl();
             var w = _connection.HeaderScratch;
             _connection.Encoder.BeginBlock(w);
-            foreach (var (name, value) in trailers)
+            for (int i = 0; i < trailers.Count; i++)
             {
+                var (name, value) = trailers[i];
                 if (!IsConnectionSpecific(name))
                 {
                     EncodeField(w, name, value);
@@ -326,7 +365,7 @@ internal sealed partial class Http2Stream
 
             // RFC 9113 §8.1: trailers are a HEADERS frame that ends the stream.
             _connection.WriteHeaderBlock(Id, endStream: true);
-            _ended = true;
+            SetEnded(true);
         }
         finally
         {
@@ -417,6 +456,18 @@ internal sealed partial class Http2Stream
         }
     }
 
+    // Under the write gate, before the frame is flushed: from here on a stream the client had ended no longer counts
+    // toward SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 §5.1.2), though its app may still be finishing; a client that
+    // opens the next stream as soon as it reads our END_STREAM is not refused.
+    private void SetEnded(bool ended)
+    {
+        _ended = ended;
+        if (ended)
+        {
+            State.Set(Http2StreamFlags.EndStreamSent);
+        }
+    }
+
     private async ValueTask WriteDataFrameAsync(ReadOnlyMemory<byte> data, bool endStream)
     {
         await _connection.EnterWriteAsync().ConfigureAwait(false);
@@ -426,7 +477,7 @@ internal sealed partial class Http2Stream
             _connection.DrainControl();
             _connection.WriteFrame(Http2FrameType.Data, endStream ? Http2FrameFlags.EndStream : Http2FrameFlags.None, Id, data.Span);
             _unflushed += data.Length + Http2FrameHeader.Size;
-            _ended = endStream;
+            SetEnded(endStream);
         }
         finally
         {
@@ -451,6 +502,7 @@ internal sealed partial class Http2Stream
         private long _written;
         private List<(string Name, string Value)>? _trailers;
         private bool _open;
+        private RackResponse _deferred;
 
         public Http2BodyWriter(Http2Stream stream) => _stream = stream;
 
@@ -458,8 +510,9 @@ internal sealed partial class Http2Stream
 
         public IReadOnlyList<(string Name, string Value)>? Trailers => _trailers;
 
-        public void Begin(long declared, IReadOnlyList<(string Name, string Value)>? trailers)
+        public void Begin(long declared, IReadOnlyList<(string Name, string Value)>? trailers, RackResponse deferred = default)
         {
+            _deferred = deferred;
             _declared = declared;
             _written = 0;
             _open = true;
@@ -482,10 +535,23 @@ internal sealed partial class Http2Stream
                 throw new InvalidOperationException($"The response body is longer than its Content-Length ({_declared}).");
             }
 
-            return _stream.SendDataAsync(data, endStream: false);
+            return _deferred.IsDefault || _stream._headersSent ? _stream.SendDataAsync(data, endStream: false) : SendHeadThenDataAsync(data);
         }
 
-        public override ValueTask FlushAsync(CancellationToken cancellationToken = default) => _stream.FlushNowAsync();
+        public override ValueTask FlushAsync(CancellationToken cancellationToken = default)
+            => _deferred.IsDefault || _stream._headersSent ? _stream.FlushNowAsync() : SendHeadThenFlushAsync();
+
+        private async ValueTask SendHeadThenDataAsync(ReadOnlyMemory<byte> data)
+        {
+            await _stream.WriteHeadersAsync(_deferred, _declared, endStream: false).ConfigureAwait(false);
+            await _stream.SendDataAsync(data, endStream: false).ConfigureAwait(false);
+        }
+
+        private async ValueTask SendHeadThenFlushAsync()
+        {
+            await _stream.WriteHeadersAsync(_deferred, _declared, endStream: false).ConfigureAwait(false);
+            await _stream.FlushNowAsync().ConfigureAwait(false);
+        }
 
         public override void AddTrailer(string name, string value)
         {
@@ -505,6 +571,7 @@ internal sealed partial class Http2Stream
         public void CheckLength()
         {
             _open = false;
+            _deferred = default;
             if (_declared >= 0 && _written != _declared)
             {
                 throw new InvalidOperationException($"The response body ({_written} bytes) is shorter than its Content-Length ({_declared}).");

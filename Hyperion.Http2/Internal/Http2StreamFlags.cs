@@ -17,4 +17,7 @@ internal enum Http2StreamFlags
 
     /// <summary>We reported a stream error; RFC 9113 §5.4: the first one reported is the only one.</summary>
     ErrorSent = 8,
+
+    /// <summary>We sent END_STREAM: half-closed (local), or closed if the client had ended too.</summary>
+    EndStreamSent = 16,
 }
