@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Hyperion;
 using Hyperion.Tests.Infrastructure;
@@ -385,14 +383,8 @@ public abstract class Http2KeepAliveTests : TransportTests
                 o.MaxPingStrikes = 0;
             }
         });
-        await using var relay = await PingCountingRelay.StartAsync(ts.Port);
-        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false })
-        {
-            BaseAddress = new Uri($"http://127.0.0.1:{relay.Port}/"),
-            DefaultRequestVersion = HttpVersion.Version20,
-            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Timeout = TimeSpan.FromSeconds(15),
-        };
+        await using var relay = H2PingCountingRelay.Start(ts.Port);
+        using var client = CreateClient(relay);
 
         // A 16 MiB download: SocketsHttpHandler probes RTT with PINGs while DATA arrives (dynamic window sizing).
         (await client.GetByteArrayAsync("/big")).Should().HaveCount(16 * 1024 * 1024);
@@ -411,6 +403,44 @@ public abstract class Http2KeepAliveTests : TransportTests
         relay.ServerPings.Should().Be(0, "keepalive is off by default");
         ts.Logged("ProtocolError").Should().BeFalse();
     }
+
+    [Fact]
+    public async Task HttpClient_answers_our_pings_and_keeps_its_connection()
+    {
+        var clock = new TestClock();
+        await using var ts = await StartH2Async(
+            o =>
+            {
+                o.KeepAlivePingDelay = TimeSpan.FromSeconds(10);
+                o.KeepAlivePingTimeout = TimeSpan.FromSeconds(5);
+            },
+            clock);
+        await using var relay = H2PingCountingRelay.Start(ts.Port);
+        using var client = CreateClient(relay);
+        (await client.GetStringAsync("/static")).Should().Be("ok");
+
+        for (int round = 1; round <= 4; round++)
+        {
+            // The next PING can only leave once the server has read something since the last one (the ACK).
+            await clock.AdvanceUntilAsync(() => relay.ServerPings >= round, what: $"keepalive PING {round}");
+            await clock.AdvanceUntilAsync(() => relay.ClientPingAcks >= round, step: TimeSpan.Zero, what: $"HttpClient's ACK {round}");
+
+            // A request behind the ACK on the same connection: answered, so the server has read the ACK.
+            (await client.GetStringAsync("/static")).Should().Be("ok");
+        }
+
+        clock.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromSeconds(40));
+        relay.Connections.Should().Be(1, "no keepalive timeout closed HttpClient's connection");
+        ts.Logged("ProtocolError").Should().BeFalse();
+    }
+
+    private static HttpClient CreateClient(H2PingCountingRelay relay) => new(new SocketsHttpHandler { UseProxy = false })
+    {
+        BaseAddress = relay.BaseAddress,
+        DefaultRequestVersion = HttpVersion.Version20,
+        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        Timeout = TimeSpan.FromSeconds(15),
+    };
 
     // ---- options ----
 
@@ -441,116 +471,6 @@ public abstract class Http2KeepAliveTests : TransportTests
         set(o);
         var server = new HyperionServer(new HyperionOptions { Port = 0 });
         server.Invoking(s => s.UseHttp2(o)).Should().Throw<ArgumentOutOfRangeException>(what);
-    }
-
-    /// <summary>
-    /// A loopback relay between HttpClient and the server that counts the PINGs each side sends (frame headers only;
-    /// the bytes pass unchanged), and the connections HttpClient opened.
-    /// </summary>
-    private sealed class PingCountingRelay : IAsyncDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly int _target;
-        private readonly CancellationTokenSource _stop = new();
-        private readonly List<Task> _pumps = [];
-        private int _clientPings;
-        private int _serverPings;
-        private int _connections;
-        private Task _accept = Task.CompletedTask;
-
-        private PingCountingRelay(int target) => _target = target;
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-        public int ClientPings => Volatile.Read(ref _clientPings);
-
-        public int ServerPings => Volatile.Read(ref _serverPings);
-
-        public int Connections => Volatile.Read(ref _connections);
-
-        public static Task<PingCountingRelay> StartAsync(int target)
-        {
-            var relay = new PingCountingRelay(target);
-            relay._listener.Start();
-            relay._accept = relay.AcceptAsync();
-            return Task.FromResult(relay);
-        }
-
-        private async Task AcceptAsync()
-        {
-            try
-            {
-                while (true)
-                {
-                    var inbound = await _listener.AcceptSocketAsync(_stop.Token);
-                    Interlocked.Increment(ref _connections);
-                    var outbound = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                    await outbound.ConnectAsync(IPAddress.Loopback, _target, _stop.Token);
-                    lock (_pumps)
-                    {
-                        _pumps.Add(PumpAsync(inbound, outbound, H2RawClient.Preface.Length, ping => Interlocked.Increment(ref _clientPings)));
-                        _pumps.Add(PumpAsync(outbound, inbound, 0, ping => Interlocked.Increment(ref _serverPings)));
-                    }
-                }
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-            }
-        }
-
-        /// <summary>Copies frame by frame, counting PINGs that are not ACKs.</summary>
-        private async Task PumpAsync(Socket from, Socket to, int preface, Action<int> onPing)
-        {
-            var stream = new NetworkStream(from, ownsSocket: true);
-            var sink = new NetworkStream(to, ownsSocket: true);
-            var header = new byte[9];
-            var payload = new byte[1 << 24];
-            try
-            {
-                if (preface > 0)
-                {
-                    await stream.ReadExactlyAsync(payload.AsMemory(0, preface), _stop.Token);
-                    await sink.WriteAsync(payload.AsMemory(0, preface), _stop.Token);
-                }
-
-                while (true)
-                {
-                    await stream.ReadExactlyAsync(header, _stop.Token);
-                    int length = (header[0] << 16) | (header[1] << 8) | header[2];
-                    await stream.ReadExactlyAsync(payload.AsMemory(0, length), _stop.Token);
-                    if (header[3] == H2.Ping && (header[4] & H2.Ack) == 0)
-                    {
-                        onPing(BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(5)));
-                    }
-
-                    await sink.WriteAsync(header, _stop.Token);
-                    await sink.WriteAsync(payload.AsMemory(0, length), _stop.Token);
-                }
-            }
-            catch (Exception ex) when (ex is EndOfStreamException or IOException or OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-            }
-            finally
-            {
-                await stream.DisposeAsync();
-                await sink.DisposeAsync();
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Stop();
-            await _accept;
-            Task[] pumps;
-            lock (_pumps)
-            {
-                pumps = [.. _pumps];
-            }
-
-            await Task.WhenAll(pumps);
-            _stop.Dispose();
-        }
     }
 }
 
