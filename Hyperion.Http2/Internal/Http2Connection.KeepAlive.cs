@@ -20,6 +20,10 @@ internal sealed partial class Http2Connection
 
     private volatile bool _keepAliveTimedOut;
 
+    // Read batches so far, and how many there had been when our keepalive PING left: any since means the peer is alive.
+    private int _readBatches;
+    private int _readBatchesAtPing;
+
     // Read loop only: ACKs of our keepalive PINGs so far (they do not make an idle connection busy).
     private int _keepAliveAcks;
 
@@ -37,6 +41,8 @@ internal sealed partial class Http2Connection
     {
         if (KeepAliveEnabled)
         {
+            Interlocked.Increment(ref _readBatches);
+            _keepAliveTimedOut = false;
             var timeouts = _context.Timeouts;
             timeouts.SetTimeout(TimeoutReason.KeepAlivePing, _options.KeepAlivePingDelay);
             timeouts.CancelTimeout(TimeoutReason.KeepAlivePingAck);
@@ -51,6 +57,7 @@ internal sealed partial class Http2Connection
             return;
         }
 
+        Volatile.Write(ref _readBatchesAtPing, Volatile.Read(ref _readBatches));
         if (_options.KeepAlivePingTimeout != Timeout.InfiniteTimeSpan)
         {
             _context.Timeouts.SetTimeout(TimeoutReason.KeepAlivePingAck, _options.KeepAlivePingTimeout);
@@ -63,7 +70,8 @@ internal sealed partial class Http2Connection
     /// <summary>The connection's scheduler: our PING went unanswered; the read loop raises the error, so GOAWAY and close take the usual path.</summary>
     private void OnKeepAliveTimeout()
     {
-        if (_closing)
+        // Bytes that arrived while this expiry was queued count: the peer answered after all.
+        if (_closing || Volatile.Read(ref _readBatches) != Volatile.Read(ref _readBatchesAtPing))
         {
             return;
         }
