@@ -71,6 +71,36 @@ public sealed class Http2Options
     /// <summary>How long a graceful stop waits for the client's PING answer before sending the final GOAWAY. Default 1 s.</summary>
     public TimeSpan GoAwayPingTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Keepalive: when nothing has been received on a connection for this long, the server sends a PING to learn
+    /// whether the client is still there (grpc's GRPC_ARG_KEEPALIVE_TIME_MS on a server; Kestrel's
+    /// Http2Limits.KeepAlivePingDelay). Checked on the server's once-a-second clock, so at least 1 s.
+    /// Default <see cref="Timeout.InfiniteTimeSpan"/>: no keepalive pings.
+    /// </summary>
+    public TimeSpan KeepAlivePingDelay { get; set; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>
+    /// Keepalive: a connection from which nothing, not even the ACK, arrives within this time after our keepalive
+    /// PING is closed with GOAWAY INTERNAL_ERROR. At least 1 s; <see cref="Timeout.InfiniteTimeSpan"/> never closes.
+    /// Only used when <see cref="KeepAlivePingDelay"/> is set. Default 20 s.
+    /// </summary>
+    public TimeSpan KeepAlivePingTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// Ping policy (grpc's GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS): a client PING that arrives sooner
+    /// than this after the client's previous one, while no DATA or HEADERS went either way in between, is a strike.
+    /// PINGs while streams move data (HttpClient's RTT probes) never are. Default 10 s, the shortest keepalive time
+    /// grpc-java and grpc-go clients allow; <see cref="TimeSpan.Zero"/> turns the policy off.
+    /// </summary>
+    public TimeSpan MinPingIntervalWithoutData { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Ping policy (grpc's GRPC_ARG_HTTP2_MAX_PING_STRIKES): strikes tolerated; the next one closes the connection
+    /// with GOAWAY ENHANCE_YOUR_CALM and debug data <c>too_many_pings</c>, which grpc clients read as "ping less
+    /// often". DATA or HEADERS in either direction clear the strikes. Default 2.
+    /// </summary>
+    public int MaxPingStrikes { get; set; } = 2;
+
     internal void Validate()
     {
         if (MaxFrameSize is < 16384 or > (1 << 24) - 1)
@@ -92,6 +122,22 @@ public sealed class Http2Options
         if (SettingsAckTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(SettingsAckTimeout), SettingsAckTimeout, "The SETTINGS ACK timeout must be positive.");
+        }
+
+        // The heartbeat checks deadlines once a second: shorter keepalive times could not be honoured.
+        if (KeepAlivePingDelay != Timeout.InfiniteTimeSpan && KeepAlivePingDelay < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(KeepAlivePingDelay), KeepAlivePingDelay, "At least 1 s, or Timeout.InfiniteTimeSpan for no keepalive pings.");
+        }
+
+        if (KeepAlivePingTimeout != Timeout.InfiniteTimeSpan && KeepAlivePingTimeout < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(KeepAlivePingTimeout), KeepAlivePingTimeout, "At least 1 s, or Timeout.InfiniteTimeSpan to never close.");
+        }
+
+        if (MinPingIntervalWithoutData < TimeSpan.Zero || MaxPingStrikes < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MinPingIntervalWithoutData), "The ping policy's interval and strikes cannot be negative.");
         }
     }
 }

@@ -11,6 +11,7 @@ internal sealed class GrpcHost
     private static readonly Func<ResponseBodyWriter, ValueTask> NoBody = static _ => default;
 
     private readonly HashSet<string> _services = new(StringComparer.Ordinal);
+    private readonly List<Type> _serviceTypes = [];
 
     private GrpcHost(HyperionServer server)
     {
@@ -46,6 +47,29 @@ internal sealed class GrpcHost
     }
 
     public void AddService(string serviceName) => _services.Add(serviceName);
+
+    /// <summary>The service classes bound so far, in order: reflection reads their generated descriptors.</summary>
+    public Type[] ServiceTypes
+    {
+        get
+        {
+            lock (_serviceTypes)
+            {
+                return [.. _serviceTypes];
+            }
+        }
+    }
+
+    public void AddServiceType(Type serviceType)
+    {
+        lock (_serviceTypes)
+        {
+            if (!_serviceTypes.Contains(serviceType))
+            {
+                _serviceTypes.Add(serviceType);
+            }
+        }
+    }
 
     /// <summary>Server-wide options, then the service's own.</summary>
     public GrpcServiceOptions Resolve(Action<GrpcServiceOptions>? configure)

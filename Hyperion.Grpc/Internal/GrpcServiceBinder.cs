@@ -117,6 +117,7 @@ internal sealed class GrpcServiceBinder<TService> : ServiceBinderBase
     private void Register(IMethod method, GrpcMethodHandler handler)
     {
         _host.AddService(method.ServiceName);
+        _host.AddServiceType(typeof(TService));
         _host.Server.Handle("POST", method.FullName, handler.Handle);
     }
 

@@ -34,9 +34,11 @@ internal sealed partial class Http2Connection
         switch (header.Type)
         {
             case Http2FrameType.Data:
+                NoteStreamActivity();
                 OnData(header, payload);
                 break;
             case Http2FrameType.Headers:
+                NoteStreamActivity();
                 OnHeaders(header, payload);
                 break;
             case Http2FrameType.Priority:
@@ -699,11 +701,17 @@ internal sealed partial class Http2Connection
             {
                 SendFinalGoAway();
             }
+            else if (IsKeepAlivePayload(data))
+            {
+                _keepAliveAcks++;
+            }
 
             return;
         }
 
+        // A burst is a flood (the per-second budget); a steady stream of needless pings is a strike (grpc's policy).
         CountControlFrame();
+        CheckPingStrike();
         QueuePing(data, ack: true);
     }
 

@@ -91,11 +91,17 @@ internal sealed partial class Http2Connection
 
     private void QueuePing(ReadOnlySpan<byte> data, bool ack) => QueueFrame(Http2FrameType.Ping, ack ? Http2FrameFlags.Ack : Http2FrameFlags.None, 0, data);
 
-    private void QueueGoAway(int lastStreamId, Http2ErrorCode code)
+    private void QueueGoAway(int lastStreamId, Http2ErrorCode code, string? debugData = null)
     {
-        Span<byte> payload = stackalloc byte[8];
+        // RFC 9113 §6.8: last stream id, error code, then opaque debug data (ours is short ASCII).
+        Span<byte> payload = stackalloc byte[8 + (debugData?.Length ?? 0)];
         BinaryPrimitives.WriteUInt32BigEndian(payload, (uint)lastStreamId & 0x7FFFFFFF);
         BinaryPrimitives.WriteUInt32BigEndian(payload[4..], (uint)code);
+        if (debugData is not null)
+        {
+            System.Text.Encoding.ASCII.GetBytes(debugData, payload[8..]);
+        }
+
         QueueFrame(Http2FrameType.GoAway, Http2FrameFlags.None, 0, payload);
     }
 
@@ -286,6 +292,11 @@ internal sealed partial class Http2Connection
     /// <summary>Under the gate: one frame straight to the transport.</summary>
     internal void WriteFrame(Http2FrameType type, byte flags, int streamId, ReadOnlySpan<byte> payload)
     {
+        if (type is Http2FrameType.Data or Http2FrameType.Headers)
+        {
+            NoteStreamActivity();
+        }
+
         var span = _output.GetSpan(Http2FrameHeader.Size + payload.Length);
         Http2FrameHeader.Write(span, payload.Length, type, flags, streamId);
         payload.CopyTo(span[Http2FrameHeader.Size..]);

@@ -139,7 +139,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         {
             // The peer broke the protocol or flooded us (RFC 9113 §5.4.1): one line with the code it gets.
             _server.Log.ProtocolError(_context.RemoteText, $"{ex.Code} (0x{(uint)ex.Code:x})", ex.Message);
-            await SendGoAwayAndCloseAsync(ex.Code).ConfigureAwait(false);
+            await SendGoAwayAndCloseAsync(ex.Code, ex.DebugData).ConfigureAwait(false);
         }
         catch (Exception ex) when (IsTransportGone(ex))
         {
@@ -196,6 +196,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
 
     private async ValueTask ReadLoopAsync()
     {
+        RearmKeepAlivePing();
         while (true)
         {
             var result = await _input.ReadAsync().ConfigureAwait(false);
@@ -205,6 +206,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
                 _input.AdvanceTo(buffer.Start);
                 ThrowIfSettingsTimedOut();
                 ThrowIfHeaderBlockTimedOut();
+                ThrowIfKeepAliveTimedOut();
                 if (_closing && ActiveStreams == 0)
                 {
                     return;
@@ -218,9 +220,11 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
                 continue;
             }
 
-            _context.Timeouts.SetTimeout(TimeoutReason.KeepAlive, _server.Options.KeepAliveTimeout);
+            RearmKeepAlivePing();
             _batchThread = Environment.CurrentManagedThreadId;
             bool overBound = false;
+            int frames = 0;
+            int keepAliveAcks = _keepAliveAcks;
             try
             {
                 while (Http2FrameHeader.TryRead(buffer, out var header))
@@ -238,6 +242,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
 
                     var payload = buffer.Slice(Http2FrameHeader.Size, header.Length);
                     ProcessFrame(header, payload);
+                    frames++;
                     buffer = buffer.Slice(Http2FrameHeader.Size + header.Length);
                     if (_server.Options.IsOverUnflushedBound(Volatile.Read(ref _unflushedOutput)))
                     {
@@ -251,6 +256,13 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
             finally
             {
                 _batchThread = 0;
+            }
+
+            // Anything but the ACKs of our own keepalive PINGs makes the connection busy: a client that only answers
+            // them is still idle, so KeepAliveTimeout still closes it.
+            if (frames > _keepAliveAcks - keepAliveAcks || !buffer.IsEmpty)
+            {
+                _context.Timeouts.SetTimeout(TimeoutReason.KeepAlive, _server.Options.KeepAliveTimeout);
             }
 
             if (overBound)
@@ -452,6 +464,12 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
             case TimeoutReason.GoAwayPing:
                 SendFinalGoAway();
                 break;
+            case TimeoutReason.KeepAlivePing:
+                SendKeepAlivePing();
+                break;
+            case TimeoutReason.KeepAlivePingAck:
+                OnKeepAliveTimeout();
+                break;
             case TimeoutReason.RequestHeaders:
                 OnHeaderBlockTimeout();
                 break;
@@ -567,7 +585,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
         }
     }
 
-    private async ValueTask SendGoAwayAndCloseAsync(Http2ErrorCode code)
+    private async ValueTask SendGoAwayAndCloseAsync(Http2ErrorCode code, string? debugData)
     {
         _closing = true;
         int last;
@@ -576,7 +594,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
             last = _highestStreamId;
         }
 
-        QueueGoAway(last, code);
+        QueueGoAway(last, code, debugData);
         try
         {
             await FlushAsync().ConfigureAwait(false);

@@ -11,11 +11,11 @@ namespace Hyperion.Internal.Timeouts;
 internal sealed class TimeoutControl
 {
     private const long Unarmed = long.MaxValue;
-    private const int DeadlineSlots = (int)TimeoutReason.GoAwayPing + 1;
+    private const int DeadlineSlots = (int)TimeoutReason.KeepAlivePingAck + 1;
 
     private readonly Heartbeat _clock;
     private readonly PipeScheduler _scheduler;
-    private readonly long[] _deadlines = [Unarmed, Unarmed, Unarmed, Unarmed, Unarmed, Unarmed];
+    private readonly long[] _deadlines = [Unarmed, Unarmed, Unarmed, Unarmed, Unarmed, Unarmed, Unarmed, Unarmed];
     private readonly Lock _rateLock = new();
     private ITimeoutHandler? _handler;
     private int _expired;
@@ -60,7 +60,7 @@ internal sealed class TimeoutControl
 
     private static int Slot(TimeoutReason reason)
     {
-        System.Diagnostics.Debug.Assert(reason is > TimeoutReason.None and <= TimeoutReason.GoAwayPing);
+        System.Diagnostics.Debug.Assert(reason is > TimeoutReason.None and <= TimeoutReason.KeepAlivePingAck);
         return (int)reason;
     }
 

@@ -20,12 +20,18 @@ internal enum TimeoutReason
     /// <summary>HTTP/2 graceful stop: the PING after the first GOAWAY did not come back in time.</summary>
     GoAwayPing = 5,
 
+    /// <summary>HTTP/2 keepalive: nothing was received for the ping delay, so a PING goes out.</summary>
+    KeepAlivePing = 6,
+
+    /// <summary>HTTP/2 keepalive: nothing, not even the PING's ACK, came back within the ping timeout.</summary>
+    KeepAlivePingAck = 7,
+
     /// <summary>The client sent the request body slower than <see cref="HyperionOptions.MinRequestBodyDataRate"/> while the app was reading.</summary>
-    ReadDataRate = 6,
+    ReadDataRate = 8,
 
     /// <summary>The client took the response slower than <see cref="HyperionOptions.MinResponseDataRate"/> while a write waited on it.</summary>
-    WriteDataRate = 7,
+    WriteDataRate = 9,
 
     /// <summary>HTTP/2: a stream-level deadline (body rate, window stall) passed; the connection checks its streams.</summary>
-    StreamDeadline = 8,
+    StreamDeadline = 10,
 }
