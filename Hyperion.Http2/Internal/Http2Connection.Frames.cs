@@ -854,7 +854,17 @@ internal sealed partial class Http2Connection
             _streams.Add(streamId, stream);
         }
 
-        stream.Start();
+        if (endStream)
+        {
+            stream.Start();
+        }
+        else
+        {
+            // Its body follows: start it once this read batch is parsed, so DATA that came with the HEADERS (a gRPC
+            // unary call, a small POST) is already in the stream's pipe. A body that is all here runs inline on the
+            // loop (RequestDispatcher's rule); started at once, it would go to the pool to wait for frames we hold.
+            _deferredStarts.Add(stream);
+        }
     }
 
     private void StartRejected(int streamId, bool endStream, RejectionReason reason)

@@ -255,6 +255,9 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
             }
             finally
             {
+                // Also when a frame ended the connection: such a stream then sees the connection's abort, as one
+                // started earlier in the batch does.
+                StartDeferredStreams();
                 _batchThread = 0;
             }
 
@@ -286,6 +289,24 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
                 return;
             }
         }
+    }
+
+    /// <summary>Streams whose HEADERS came without END_STREAM in the read batch just parsed (read loop only).</summary>
+    private readonly List<Http2Stream> _deferredStarts = [];
+
+    private void StartDeferredStreams()
+    {
+        if (_deferredStarts.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var stream in _deferredStarts)
+        {
+            stream.Start();
+        }
+
+        _deferredStarts.Clear();
     }
 
     private void ThrowIfSettingsTimedOut()
