@@ -539,6 +539,9 @@ public sealed class RackEnv
     /// <summary>The route matched before middleware ran; a middleware that sets Method or Path makes it stale.</summary>
     internal Internal.Routing.RouteEntry? MatchedEntry => _matchedEntry;
 
+    /// <summary>What the watchdog blames for this request's user code: its route, the app, or the unmatched chain.</summary>
+    internal Internal.Dispatch.DispatchTarget? DispatchTarget { get; set; }
+
     internal Internal.Routing.PathRoutes? MatchedRoutes => _matchedRoutes;
 
     internal bool MatchedAsterisk => _matchedAsterisk;
@@ -569,6 +572,7 @@ public sealed class RackEnv
         _method = "GET";
         _matchChanged = false;
         _matchedEntry = null;
+        DispatchTarget = null;
         _matchedRoutes = null;
         _matchedAsterisk = false;
         _path = null;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Hyperion.Http2.Hpack;
+using Hyperion.Internal.Dispatch;
 using Hyperion.Internal.Http;
 using Hyperion.Internal.Http1;
 using Hyperion.Internal.Routing;
@@ -199,7 +200,7 @@ internal sealed partial class Http2Stream
 
                 break;
             case ResponseBodyKind.Streaming:
-                await ((Func<ResponseBodyWriter, ValueTask>)response.BodyObject!)(writer).ConfigureAwait(false);
+                await RequestDispatcher.InvokeBodyAsync(_connection.Server, Env, (Func<ResponseBodyWriter, ValueTask>)response.BodyObject!, writer).ConfigureAwait(false);
                 break;
         }
     }

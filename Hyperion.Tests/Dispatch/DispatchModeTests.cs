@@ -90,6 +90,35 @@ public abstract class DispatchModeTests : TransportTests
             .Which.Message.Should().StartWith("GET /slow now runs on the thread pool");
     }
 
+    /// <summary>Loop transports only: a streaming body's callback is timed where it would freeze a loop.</summary>
+    protected async Task A_streaming_body_that_holds_the_loop_is_blamed_on_its_route_and_moves_it_to_the_pool(bool http2)
+    {
+        var clock = new FakeTimeProvider();
+        await using var ts = await StartAsync(s =>
+        {
+            if (http2)
+            {
+                s.UseHttp2();
+            }
+
+            // The route itself returns at once; its body callback is what blocks (as a gRPC handler does).
+            s.Handle("GET", "/stream", _ => RackResponse.Streaming(200, [("content-type", "text/plain")], async writer =>
+            {
+                string where = TransportLoop.IsLoopThread ? "loop" : "pool";
+                clock.Advance(TimeSpan.FromMilliseconds(80)); // as if it had blocked 80 ms
+                await writer.WriteAsync(where);
+            }));
+        }, o => o.TimeProvider = clock);
+        using var client = Client(ts, http2);
+        (await client.GetStringAsync("/stream")).Should().Be("loop");
+        ts.Logs.Lines.Should().NotContain(l => l.EventId.Name == "LoopStall", "a body's first call may take ten thresholds");
+        (await client.GetStringAsync("/stream")).Should().Be("loop");
+        (await client.GetStringAsync("/stream")).Should().Be("pool", "the route, body included, now runs on the pool");
+        ts.Logs.Lines.Where(l => l.EventId.Name == "LoopStall").Should().ContainSingle()
+            .Which.Message.Should().StartWith("GET /stream held ").And.Contain("for 80 ms");
+        ts.Logs.Lines.Where(l => l.EventId.Name == "RouteOffloaded").Should().ContainSingle();
+    }
+
     protected async Task Without_automatic_offload_the_route_is_warned_once_and_stays_inline()
     {
         var clock = new FakeTimeProvider();
@@ -243,6 +272,10 @@ public sealed class DispatchModeTestsOnIoUring : DispatchModeTests
 {
     protected override TransportKind Transport => IoUringOrFallback;
 
+    [RequiresIoUringFact] public Task Streaming_body_http1() => A_streaming_body_that_holds_the_loop_is_blamed_on_its_route_and_moves_it_to_the_pool(http2: false);
+
+    [RequiresIoUringFact] public Task Streaming_body_h2c() => A_streaming_body_that_holds_the_loop_is_blamed_on_its_route_and_moves_it_to_the_pool(http2: true);
+
     [RequiresIoUringFact] public Task Modes_http1() => Modes_per_route_app_and_default_decide_where_the_delegate_runs(http2: false);
 
     [RequiresIoUringFact] public Task Modes_h2c() => Modes_per_route_app_and_default_decide_where_the_delegate_runs(http2: true);
@@ -265,6 +298,10 @@ public sealed class DispatchModeTestsOnIoUring : DispatchModeTests
 public sealed class DispatchModeTestsOnEpoll : DispatchModeTests
 {
     protected override TransportKind Transport => TransportKind.Epoll;
+
+    [Fact] public Task Streaming_body_http1() => A_streaming_body_that_holds_the_loop_is_blamed_on_its_route_and_moves_it_to_the_pool(http2: false);
+
+    [Fact] public Task Streaming_body_h2c() => A_streaming_body_that_holds_the_loop_is_blamed_on_its_route_and_moves_it_to_the_pool(http2: true);
 
     [Fact] public Task Modes_http1() => Modes_per_route_app_and_default_decide_where_the_delegate_runs(http2: false);
 

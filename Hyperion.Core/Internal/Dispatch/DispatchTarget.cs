@@ -10,6 +10,7 @@ internal sealed class DispatchTarget
     private readonly DispatchMode? _requested;
     private volatile bool _offloaded;
     private volatile bool _warm;
+    private volatile bool _bodyWarm;
     private int _warned;
 
     public DispatchTarget(string name, DispatchMode? requested)
@@ -29,6 +30,17 @@ internal sealed class DispatchTarget
         if (!_warm)
         {
             _warm = true;
+        }
+    }
+
+    /// <summary>False until a streaming body of its responses first returned from its callback (its own JIT and first use).</summary>
+    public bool BodyWarm => _bodyWarm;
+
+    public void MarkBodyWarm()
+    {
+        if (!_bodyWarm)
+        {
+            _bodyWarm = true;
         }
     }
 

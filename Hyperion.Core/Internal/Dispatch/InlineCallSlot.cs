@@ -16,16 +16,20 @@ internal sealed class InlineCallSlot(string threadName)
 
     public long Start { get; private set; }
 
+    /// <summary>The call is a streaming body's callback (it has its own first-call allowance).</summary>
+    public bool StreamingBody { get; private set; }
+
     /// <summary>The call number the monitor last reported, so one call is reported once.</summary>
     public long Reported { get; set; }
 
     public long Active => Volatile.Read(ref _active);
 
     /// <summary>Owner thread only.</summary>
-    public void Enter(DispatchTarget target, long start)
+    public void Enter(DispatchTarget target, long start, bool streamingBody = false)
     {
         Target = target;
         Start = start;
+        StreamingBody = streamingBody;
         Volatile.Write(ref _active, ++_calls);
     }
 

@@ -53,11 +53,19 @@ internal sealed class LoopWatchdog
     public long Timestamp() => _coarse ? Environment.TickCount64 : _time.GetTimestamp() / _ticksPerMs;
 
     /// <summary>After an inline call of <paramref name="target"/> that began at <paramref name="start"/> (<see cref="Timestamp"/>) returned (or threw).</summary>
-    public void Returned(DispatchTarget target, long start)
+    public void Returned(DispatchTarget target, long start, bool streamingBody = false)
     {
         long elapsed = Timestamp() - start;
-        long limit = LimitFor(target);
-        target.MarkWarm();
+        long limit = LimitFor(target, streamingBody);
+        if (streamingBody)
+        {
+            target.MarkBodyWarm();
+        }
+        else
+        {
+            target.MarkWarm();
+        }
+
         if (elapsed > limit)
         {
             var thread = Thread.CurrentThread;
@@ -140,7 +148,8 @@ internal sealed class LoopWatchdog
 
             var target = slot.Target;
             long start = slot.Start;
-            if (slot.Active != call || target is null || now - start <= LimitFor(target))
+            bool body = slot.StreamingBody;
+            if (slot.Active != call || target is null || now - start <= LimitFor(target, body))
             {
                 continue;
             }
@@ -150,7 +159,8 @@ internal sealed class LoopWatchdog
         }
     }
 
-    private long LimitFor(DispatchTarget target) => target.Warm ? _thresholdMs : _thresholdMs * FirstCallAllowance;
+    private long LimitFor(DispatchTarget target, bool streamingBody)
+        => (streamingBody ? target.BodyWarm : target.Warm) ? _thresholdMs : _thresholdMs * FirstCallAllowance;
 
     private void OnStall(DispatchTarget target, string where, long elapsedMs, bool stillRunning)
     {

@@ -54,6 +54,7 @@ internal static class RequestDispatcher
         }
 
         var target = entry is not null ? entry.Dispatch : server.App is not null ? server.AppDispatch : pipeline is not null ? server.UnmatchedDispatch : null;
+        env.DispatchTarget = target;
         if (target is null)
         {
             // The server's own 404, 405 and OPTIONS * answers: nothing of the user's runs.
@@ -90,6 +91,53 @@ internal static class RequestDispatcher
                 watchdog.Returned(target, start);
             }
         }
+    }
+
+    /// <summary>
+    /// A streaming body's callback is the route's code too (a gRPC handler runs in one). On a loop thread it runs where
+    /// the route runs: on the pool for a pool route, else inline with its synchronous part timed for the watchdog as the
+    /// route's (with its own first-call allowance), so a callback that blocks is reported and moves the route, body
+    /// included, to the pool. Off the loops it runs as is.
+    /// </summary>
+    public static ValueTask InvokeBodyAsync(HyperionServer server, RackEnv env, Func<ResponseBodyWriter, ValueTask> body, ResponseBodyWriter writer)
+    {
+        var target = env.DispatchTarget;
+        var watchdog = server.Watchdog;
+        var slot = Transport.Loops.TransportLoop.CurrentSlot;
+        if (target is null || slot is null)
+        {
+            return body(writer);
+        }
+
+        if (target.RunsOnThreadPool(server.Options.DefaultDispatch))
+        {
+            // A pool route whose connection resumed on its loop to write the response: the callback is the route's
+            // code, so it runs on the pool too.
+            return BodyOnThreadPoolAsync(body, writer);
+        }
+
+        if (!watchdog.Enabled)
+        {
+            return body(writer);
+        }
+
+        long start = watchdog.Timestamp();
+        slot.Enter(target, start, streamingBody: true);
+        try
+        {
+            return body(writer);
+        }
+        finally
+        {
+            slot.Exit();
+            watchdog.Returned(target, start, streamingBody: true);
+        }
+    }
+
+    private static async ValueTask BodyOnThreadPoolAsync(Func<ResponseBodyWriter, ValueTask> body, ResponseBodyWriter writer)
+    {
+        await Task.Yield();
+        await body(writer).ConfigureAwait(false);
     }
 
     /// <summary>True while a callback runs inline (any transport, the in-process client too): a read of rack.input here must not wait.</summary>

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Text;
+using Hyperion.Internal.Dispatch;
 using Hyperion.Internal.Http;
 using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Routing;
@@ -175,7 +176,7 @@ internal sealed partial class Http1Connection
                 WriteText(response.TextBody!, (int)length);
                 return default;
             default:
-                return WriteBodyAsync(response, framing, length, file);
+                return WriteBodyAsync(env, response, framing, length, file);
         }
     }
 
@@ -313,7 +314,7 @@ internal sealed partial class Http1Connection
         Encoding.UTF8.GetBytes(text.AsSpan(), _output);
     }
 
-    private async ValueTask WriteBodyAsync(RackResponse response, Framing framing, long length, FileBody? file)
+    private async ValueTask WriteBodyAsync(RackEnv env, RackResponse response, Framing framing, long length, FileBody? file)
     {
         bool chunked = framing == Framing.Chunked;
         var writer = _bodyWriter ??= new Http1BodyWriter(this);
@@ -346,7 +347,7 @@ internal sealed partial class Http1Connection
                 await WriteFileAsync(file!, writer, chunked).ConfigureAwait(false);
                 break;
             case ResponseBodyKind.Streaming:
-                await ((Func<ResponseBodyWriter, ValueTask>)response.BodyObject!)(writer).ConfigureAwait(false);
+                await RequestDispatcher.InvokeBodyAsync(_server, env, (Func<ResponseBodyWriter, ValueTask>)response.BodyObject!, writer).ConfigureAwait(false);
                 break;
         }
 
