@@ -166,6 +166,14 @@ public sealed class HyperionServer : IAsyncDisposable
 
     internal bool IsStopping => _stopping;
 
+    /// <summary>
+    /// Cancelled when a graceful stop begins, before connections are told to drain: for layers that must end calls
+    /// which never end by themselves (a gRPC health Watch), so the drain does not wait out ShutdownTimeout for them.
+    /// </summary>
+    internal CancellationToken Stopping => _stoppingCts.Token;
+
+    private readonly CancellationTokenSource _stoppingCts = new();
+
     /// <summary>File body bytes the kernel sent straight from the page cache (sendfile), on every transport.</summary>
     internal long KernelFileBytes => Interlocked.Read(ref _kernelFileBytes);
 
@@ -509,6 +517,16 @@ public sealed class HyperionServer : IAsyncDisposable
     private async Task StopCoreAsync(TimeSpan timeout)
     {
         _stopping = true;
+        try
+        {
+            _stoppingCts.Cancel();
+        }
+        catch (AggregateException ex)
+        {
+            // A layer's callback failed; the stop goes on.
+            Log.BackgroundFault("stopping callback", ex);
+        }
+
         foreach (var l in _listeners)
         {
             l.StopAccepting();

@@ -46,7 +46,25 @@ internal sealed class GrpcHost
         }
     }
 
-    public void AddService(string serviceName) => _services.Add(serviceName);
+    public void AddService(string serviceName)
+    {
+        lock (_services)
+        {
+            _services.Add(serviceName);
+        }
+    }
+
+    /// <summary>The full names of the services bound so far (<c>greet.Greeter</c>).</summary>
+    public string[] ServiceNames
+    {
+        get
+        {
+            lock (_services)
+            {
+                return [.. _services];
+            }
+        }
+    }
 
     /// <summary>The service classes bound so far, in order: reflection reads their generated descriptors.</summary>
     public Type[] ServiceTypes

@@ -100,6 +100,45 @@ public abstract class GrpcHealthCheckTests : TransportTests
     }
 
     [Fact]
+    public async Task A_graceful_stop_turns_everything_not_serving_and_ends_the_watches_so_the_drain_does_not_wait_for_them()
+    {
+        HealthServiceImpl? health = null;
+        await using var ts = await StartAsync(
+            s =>
+            {
+                s.AddGrpcService(new TestGreeter());
+                health = s.AddGrpcHealthChecks();
+            },
+            o => o.ShutdownTimeout = TimeSpan.FromHours(1)); // a watch left open would hold the stop for an hour
+        health!.SetStatus(Greeter, ServingStatus.Serving);
+        using var channel = GrpcTestServer.CreateChannel(ts, tls: false);
+        var client = new Health.HealthClient(channel);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var whole = client.Watch(new HealthCheckRequest { Service = string.Empty }, cancellationToken: cts.Token);
+        using var named = client.Watch(new HealthCheckRequest { Service = Greeter }, cancellationToken: cts.Token);
+        using var unknown = client.Watch(new HealthCheckRequest { Service = "not.Registered" }, cancellationToken: cts.Token);
+        (await whole.ResponseStream.MoveNext(cts.Token)).Should().BeTrue();
+        whole.ResponseStream.Current.Status.Should().Be(ServingStatus.Serving);
+        (await named.ResponseStream.MoveNext(cts.Token)).Should().BeTrue();
+        named.ResponseStream.Current.Status.Should().Be(ServingStatus.Serving);
+        (await unknown.ResponseStream.MoveNext(cts.Token)).Should().BeTrue();
+        unknown.ResponseStream.Current.Status.Should().Be(ServingStatus.ServiceUnknown);
+
+        var stop = ts.Server.StopAsync();
+
+        foreach (var watch in new[] { whole, named })
+        {
+            (await watch.ResponseStream.MoveNext(cts.Token)).Should().BeTrue("the stop is published to every watcher");
+            watch.ResponseStream.Current.Status.Should().Be(ServingStatus.NotServing);
+            (await watch.ResponseStream.MoveNext(cts.Token)).Should().BeFalse("then the watch ends");
+            watch.GetStatus().StatusCode.Should().Be(StatusCode.OK);
+        }
+
+        (await unknown.ResponseStream.MoveNext(cts.Token)).Should().BeFalse("a name the stop has no news for just ends");
+        await stop.WaitAsync(cts.Token);
+    }
+
+    [Fact]
     public async Task Adding_health_twice_gives_the_same_service()
     {
         HealthServiceImpl? first = null, second = null;
