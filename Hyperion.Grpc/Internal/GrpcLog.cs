@@ -21,6 +21,12 @@ internal static class GrpcLog
         LoggerMessage.Define<string>(LogLevel.Debug, new EventId(203, "GrpcDeadlineExceeded"),
             "gRPC call {Method}: deadline exceeded");
 
+    private static readonly Action<ILogger, string, Exception?> FailedAfterDeadlineMessage =
+        LoggerMessage.Define<string>(LogLevel.Error, new EventId(204, "GrpcHandlerFailedAfterDeadline"),
+            "gRPC call {Method}: the handler, left running past its deadline, threw after the call had ended");
+
+    public static void FailedAfterDeadline(ILogger logger, string method, Exception ex) => FailedAfterDeadlineMessage(logger, method, ex);
+
     public static void InvalidTimeout(ILogger logger, string method, string value) => InvalidTimeoutMessage(logger, method, value, null);
 
     public static void HandlerFailed(ILogger logger, string method, Exception ex) => HandlerFailedMessage(logger, method, ex);

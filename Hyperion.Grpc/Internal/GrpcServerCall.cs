@@ -6,6 +6,7 @@ using System.Net;
 using System.Net.Sockets;
 using Grpc.Core;
 using Hyperion.Http2.Internal;
+using Hyperion.Internal.Infrastructure;
 using Microsoft.Extensions.Logging;
 
 namespace Hyperion.Grpc.Internal;
@@ -126,10 +127,11 @@ internal sealed class GrpcServerCall : ServerCallContext, IReadOnlyList<(string 
     {
         _deadlineExceeded = true;
 
-        // Cancellation callbacks (the handler's awaits) run on the pool, never on the timer's thread.
+        // Cancellation callbacks (the handler's awaits) run on the pool, never on the timer's thread; one that throws
+        // is logged, not lost.
         try
         {
-            _ = _deadlineCts!.CancelAsync();
+            BackgroundTasks.Observe(_deadlineCts!.CancelAsync(), _method.Host.Server.Log, "gRPC deadline cancellation");
         }
         catch (ObjectDisposedException)
         {
@@ -187,8 +189,21 @@ internal sealed class GrpcServerCall : ServerCallContext, IReadOnlyList<(string 
         _completed = true;
         _writeLock.Release();
 
-        // Whatever the abandoned handler throws later is observed here, not left to the finalizer.
-        _ = run.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // Whatever the abandoned handler throws later is observed here, not left to the finalizer: its cancellation or
+        // an RpcException (a downstream call that shared the deadline) is the expected end; anything else is a bug.
+        _ = run.ContinueWith(
+            static (t, s) =>
+            {
+                var call = (GrpcServerCall)s!;
+                if (t.Exception?.InnerException is { } ex and not RpcException and not OperationCanceledException)
+                {
+                    GrpcLog.FailedAfterDeadline(call._method.Host.Logger, call._method.FullName, ex);
+                }
+            },
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
         return run.IsCompleted;
     }
 
