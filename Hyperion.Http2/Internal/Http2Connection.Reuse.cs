@@ -10,13 +10,11 @@ namespace Hyperion.Http2.Internal;
 /// </summary>
 internal sealed partial class Http2Connection
 {
-    // The receive window bounds what can pile up in a body pipe, so the pipe itself never pauses the read loop.
-    internal static readonly PipeOptions BodyPipeOptions = new(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false);
-
     private readonly Lock _reuseLock = new();
     private readonly Stack<RackEnv> _idleEnvs = new();
     private readonly Stack<Pipe> _idlePipes = new();
     private bool _reuseClosed;
+    private PipeOptions? _bodyPipeOptions;
 
     private int ReuseCapacity => Math.Clamp(_options.MaxConcurrentStreams, 1, 1024);
 
@@ -43,7 +41,16 @@ internal sealed partial class Http2Connection
             }
         }
 
-        return new Pipe(BodyPipeOptions);
+        // The receive window bounds what can pile up in a body pipe, so the pipe itself never pauses the read loop.
+        // Its blocks come from the server's pool: ArrayPool.Shared keeps only a few 4 KiB arrays per core, so 100
+        // bodies buffered at once would allocate and drop most of theirs.
+        _bodyPipeOptions ??= new PipeOptions(
+            _server.MemoryPool,
+            pauseWriterThreshold: 0,
+            resumeWriterThreshold: 0,
+            minimumSegmentSize: Hyperion.Internal.Infrastructure.PinnedBlockMemoryPool.BlockSize,
+            useSynchronizationContext: false);
+        return new Pipe(_bodyPipeOptions);
     }
 
     /// <summary>
