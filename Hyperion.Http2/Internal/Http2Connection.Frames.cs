@@ -818,7 +818,7 @@ internal sealed partial class Http2Connection
             return;
         }
 
-        var env = _server.RentEnv();
+        var env = RentEnv();
         var path = sink.Slice(sink.PathAndQuery);
         bool asterisk = path.Length == 1 && path[0] == (byte)'*';
         for (int i = 0; i < sink.FieldCount; i++)
@@ -869,7 +869,7 @@ internal sealed partial class Http2Connection
 
     private void StartRejected(int streamId, bool endStream, RejectionReason reason)
     {
-        var env = _server.RentEnv();
+        var env = RentEnv();
         env.Protocol = "HTTP/2";
         env.Method = _sink.Method.Start >= 0 ? KnownMethods.GetOrCreate(_sink.Slice(_sink.Method)) : "-";
         var stream = new Http2Stream(this, streamId, env, _options.InitialStreamWindowSize, _peerInitialWindow, endStream, -1, asterisk: false);

@@ -26,6 +26,7 @@ internal sealed partial class Http2Connection
     private long _closedStreamWindowUpdateCredit;
     private int _pendingEncoderTableSize = -1;
     private bool _outputCompleted;
+    private int _flushesWaiting; // FlushAsync callers not yet holding the gate
 
     // Bytes written under the gate since the last transport flush; the read loop compares it with MaxUnflushedResponseBytes.
     private long _unflushedOutput;
@@ -191,11 +192,33 @@ internal sealed partial class Http2Connection
         }
     }
 
+    /// <summary>
+    /// The gate is held for a few frames' worth of copying (and, rarely, a flush the transport makes wait), so a
+    /// writer that finds it taken spins briefly before queueing: with many streams answering at once, queueing
+    /// would cost each of them a wait node and every async frame above it.
+    /// </summary>
     internal ValueTask EnterWriteAsync()
     {
+        if (_writeGate.Wait(0))
+        {
+            return default;
+        }
+
+        var spinner = default(SpinWait);
+        for (int i = 0; i < WriteGateSpins; i++)
+        {
+            spinner.SpinOnce(sleep1Threshold: -1);
+            if (_writeGate.Wait(0))
+            {
+                return default;
+            }
+        }
+
         var wait = _writeGate.WaitAsync();
         return wait.IsCompletedSuccessfully ? default : new ValueTask(wait);
     }
+
+    private const int WriteGateSpins = 20;
 
     internal void ExitWrite() => _writeGate.Release();
 
@@ -224,23 +247,45 @@ internal sealed partial class Http2Connection
         }
     }
 
-    /// <summary>Writes queued control frames and flushes the transport.</summary>
-    internal async ValueTask FlushAsync()
+    /// <summary>
+    /// Writes queued control frames and flushes the transport. Callers write under the gate before they flush, so
+    /// when another flush is still waiting for the gate it will carry their bytes too: with many streams finishing at
+    /// once they join it instead of each queueing (and allocating) for a flush of its own.
+    /// </summary>
+    internal ValueTask FlushAsync() => Volatile.Read(ref _flushesWaiting) > 0 ? default : FlushNowAsync();
+
+    private async ValueTask FlushNowAsync()
     {
-        await EnterWriteAsync().ConfigureAwait(false);
+        Interlocked.Increment(ref _flushesWaiting);
+        bool waiting = true;
         try
         {
-            if (_outputCompleted)
-            {
-                return;
-            }
+            await EnterWriteAsync().ConfigureAwait(false);
 
-            DrainControl();
-            await FlushOutputAsync().ConfigureAwait(false);
+            // Holding the gate: whatever was written before now is ours to flush; later writers need their own flush.
+            Interlocked.Decrement(ref _flushesWaiting);
+            waiting = false;
+            try
+            {
+                if (_outputCompleted)
+                {
+                    return;
+                }
+
+                DrainControl();
+                await FlushOutputAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                ExitWrite();
+            }
         }
         finally
         {
-            ExitWrite();
+            if (waiting)
+            {
+                Interlocked.Decrement(ref _flushesWaiting);
+            }
         }
     }
 

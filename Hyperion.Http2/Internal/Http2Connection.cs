@@ -378,6 +378,8 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
             stream.Abort(new IOException("The HTTP/2 connection closed."));
         }
 
+        ReleaseReusable();
+
         try
         {
             if (!_aborted)

@@ -21,7 +21,8 @@ internal sealed partial class Http2Stream : IRequestBodyReader, IRequestLifetime
     private readonly bool _asterisk;
     private readonly CancellationTokenSource _aborted = new();
     private bool _limitFixed;
-    private Pipe? _body;
+    private Pipe? _body; // null once Finish has taken it back for the connection's next stream
+    private int _bodyReads; // app reads in progress: the pipe is reused only when none can still touch it
     private long _received;
     private DataRateClock _bodyRate; // under _bodyLock
     private bool _bodyRateStarted;
@@ -45,8 +46,7 @@ internal sealed partial class Http2Stream : IRequestBodyReader, IRequestLifetime
         _asterisk = asterisk;
         if (!requestEnded)
         {
-            // The receive window bounds what can pile up here, so the pipe itself never pauses the read loop.
-            _body = new Pipe(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
+            _body = connection.RentBodyPipe();
         }
     }
 
@@ -172,43 +172,53 @@ internal sealed partial class Http2Stream : IRequestBodyReader, IRequestLifetime
     /// <summary>rack.input reads: bytes as DATA arrives; each read opens the windows by what it consumed.</summary>
     public async ValueTask<int> ReadBodyAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
-        if (_body is null)
+        // Counted before _body is read, so Finish never reuses a pipe this read can still touch.
+        Interlocked.Increment(ref _bodyReads);
+        try
         {
-            return 0;
-        }
-
-        FixBodyLimit();
-
-        var reader = _body.Reader;
-        while (true)
-        {
-            ReadResult result;
-            try
+            var body = Volatile.Read(ref _body);
+            if (body is null)
             {
-                if (!reader.TryRead(out result))
-                {
-                    // The body-rate clock runs only while the app waits here (HTTP/1.1 keeps the same rule).
-                    StartTimingRead();
-                    try
-                    {
-                        result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        StopTimingRead();
-                    }
-                }
-            }
-            catch (InvalidOperationException)
-            {
-                // Reader completed after the stream ended.
                 return 0;
             }
 
-            if (TakeBody(reader, result, destination.Span, out int n))
+            FixBodyLimit();
+
+            var reader = body.Reader;
+            while (true)
             {
-                return n;
+                ReadResult result;
+                try
+                {
+                    if (!reader.TryRead(out result))
+                    {
+                        // The body-rate clock runs only while the app waits here (HTTP/1.1 keeps the same rule).
+                        StartTimingRead();
+                        try
+                        {
+                            result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            StopTimingRead();
+                        }
+                    }
+                }
+                catch (InvalidOperationException)
+                {
+                    // Reader completed after the stream ended.
+                    return 0;
+                }
+
+                if (TakeBody(reader, result, destination.Span, out int n))
+                {
+                    return n;
+                }
             }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _bodyReads);
         }
     }
 
@@ -218,21 +228,26 @@ internal sealed partial class Http2Stream : IRequestBodyReader, IRequestLifetime
     public bool TryReadBufferedBody(Span<byte> destination, out int read)
     {
         read = 0;
-        if (_body is null)
-        {
-            return true;
-        }
-
-        FixBodyLimit();
-
+        Interlocked.Increment(ref _bodyReads);
         try
         {
-            return _body.Reader.TryRead(out var result) && TakeBody(_body.Reader, result, destination, out read);
+            var body = Volatile.Read(ref _body);
+            if (body is null)
+            {
+                return true;
+            }
+
+            FixBodyLimit();
+            return body.Reader.TryRead(out var result) && TakeBody(body.Reader, result, destination, out read);
         }
         catch (InvalidOperationException)
         {
             // Reader completed after the stream ended.
             return true;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _bodyReads);
         }
     }
 
@@ -536,8 +551,18 @@ internal sealed partial class Http2Stream : IRequestBodyReader, IRequestLifetime
         Close(stopSending: !State.EndedByPeer && _closed == 0 && State.Set(Http2StreamFlags.ResetSent));
 
         CompleteBodyWriter(null);
-        _body?.Reader.Complete();
+
+        // The read loop touches the pipe only while its writer is open (under _bodyLock); an app read holds
+        // _bodyReads across its use of the pipe and takes _body after counting itself: with the field cleared
+        // first and no read counted, nothing can reach the pipe any more and the next stream may have it.
+        var body = Interlocked.Exchange(ref _body, null);
+        body?.Reader.Complete();
+        if (body is not null && Volatile.Read(ref _bodyReads) != 0)
+        {
+            body = null;
+        }
+
         _aborted.Dispose();
-        _connection.Server.ReturnEnv(Env);
+        _connection.ReturnStreamResources(Env, body);
     }
 }
