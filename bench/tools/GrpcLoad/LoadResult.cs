@@ -12,6 +12,11 @@ internal sealed class LoadResult
 
     public double Seconds { get; init; }
 
+    /// <summary>The server process's CPU seconds over the run (0 when no pid was given).</summary>
+    public double ServerCpuSeconds { get; init; }
+
+    public double ClientCpuSeconds { get; init; }
+
     /// <summary>Latency samples in milliseconds, sorted.</summary>
     public required double[] LatenciesMs { get; init; }
 
@@ -26,7 +31,7 @@ internal sealed class LoadResult
         line.Append(CultureInfo.InvariantCulture,
             $"calls={Calls} messages={Messages} seconds={Seconds:F3} calls_per_s={Calls / Seconds:F1} messages_per_s={Messages / Seconds:F1} ");
         line.Append(CultureInfo.InvariantCulture,
-            $"p50_ms={Percentile(0.50):F3} p95_ms={Percentile(0.95):F3} p99_ms={Percentile(0.99):F3} errors={Errors} statuses=");
+            $"p50_ms={Percentile(0.50):F3} p95_ms={Percentile(0.95):F3} p99_ms={Percentile(0.99):F3} server_cpu_s={ServerCpuSeconds:F3} client_cpu_s={ClientCpuSeconds:F3} errors={Errors} statuses=");
         line.AppendJoin(',', Statuses.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Key}:{s.Value}")));
         return line.ToString();
     }

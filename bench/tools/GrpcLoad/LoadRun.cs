@@ -36,8 +36,10 @@ internal sealed class LoadRun : IDisposable
         }
     }
 
-    public async Task<LoadResult> RunAsync(TimeSpan duration, long callLimit)
+    public async Task<LoadResult> RunAsync(TimeSpan duration, long callLimit, int serverPid)
     {
+        double server0 = ProcessCpu.Seconds(serverPid);
+        TimeSpan client0 = Environment.CpuUsage.TotalTime;
         var workers = new Worker[_settings.Connections * _settings.Concurrency];
         var budget = new CallBudget(callLimit);
         long start = Stopwatch.GetTimestamp();
@@ -56,6 +58,8 @@ internal sealed class LoadRun : IDisposable
 
         await Task.WhenAll(tasks);
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        double serverCpu = ProcessCpu.Seconds(serverPid) - server0;
+        double clientCpu = (Environment.CpuUsage.TotalTime - client0).TotalSeconds;
         var statuses = new SortedDictionary<string, long>(StringComparer.Ordinal);
         foreach (var worker in workers)
         {
@@ -72,6 +76,8 @@ internal sealed class LoadRun : IDisposable
             Calls = workers.Sum(w => w.Calls),
             Messages = workers.Sum(w => w.Messages),
             Seconds = seconds,
+            ServerCpuSeconds = serverCpu,
+            ClientCpuSeconds = clientCpu,
             LatenciesMs = latencies,
             Statuses = statuses,
         };

@@ -19,4 +19,7 @@ internal sealed class LoadSettings
 
     /// <summary>Stop after this many calls (0: run for <see cref="Duration"/>).</summary>
     public long Calls { get; set; }
+
+    /// <summary>The server's process id: its CPU time over the measured window is reported (0: not reported).</summary>
+    public int ServerPid { get; set; }
 }

@@ -7,10 +7,12 @@ using GrpcLoad;
 // --connections: HTTP/2 connections (one GrpcChannel each); --concurrency: calls in flight on each connection.
 // unary: SayHello, latency per call. server-stream: SayHellos with --messages replies per call, latency per call.
 // bidi: one Chat call per worker, ping-pong (write one request, read its reply), latency per round trip.
-// --calls N: stop after N calls (unary) instead of after --duration (bench/grpc.sh's allocation row).
+// --calls N: stop after N calls (unary) instead of after --duration.
+// --server-pid PID: also report that process's CPU seconds (utime + stime from /proc) over the measured window only,
+// so the client's own start-up and --warmup are not charged to the server.
 // https:// URLs accept any server certificate: the bench's is a throwaway self-signed one on 127.0.0.1.
-// Prints one line: calls, messages, seconds, calls_per_s, messages_per_s, p50/p95/p99 in ms, errors and
-// statuses (every call's final grpc-status, or the client-side exception's type when there was none).
+// Prints one line: calls, messages, seconds, calls_per_s, messages_per_s, p50/p95/p99 in ms, server_cpu_s and
+// client_cpu_s, errors and statuses (every call's final grpc-status, or the client-side exception's type).
 var settings = new LoadSettings();
 for (int i = 0; i < args.Length - 1; i += 2)
 {
@@ -25,7 +27,10 @@ for (int i = 0; i < args.Length - 1; i += 2)
         case "--warmup": settings.Warmup = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)); break;
         case "--messages": settings.Messages = int.Parse(value, CultureInfo.InvariantCulture); break;
         case "--calls": settings.Calls = long.Parse(value, CultureInfo.InvariantCulture); break;
-        default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
+        case "--server-pid": settings.ServerPid = int.Parse(value, CultureInfo.InvariantCulture); break;
+        default:
+            Console.Error.WriteLine($"unknown argument {args[i]}");
+            return 2;
     }
 }
 
@@ -38,9 +43,9 @@ if (settings.Url is null || settings.Mode is not ("unary" or "server-stream" or 
 using var run = new LoadRun(settings);
 if (settings.Warmup > TimeSpan.Zero)
 {
-    await run.RunAsync(settings.Warmup, callLimit: 0);
+    await run.RunAsync(settings.Warmup, callLimit: 0, serverPid: 0);
 }
 
-LoadResult result = await run.RunAsync(settings.Duration, settings.Calls);
+LoadResult result = await run.RunAsync(settings.Duration, settings.Calls, settings.ServerPid);
 Console.WriteLine(result.Format());
 return result.Errors == 0 ? 0 : 1;
