@@ -36,14 +36,14 @@ public sealed class GreeterService : Greeter.GreeterBase
     public override async Task<HelloReply> GreetAll(IAsyncStreamReader<HelloRequest> requestStream, ServerCallContext context)
     {
         var names = new List<string>();
-        await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
+        while (await requestStream.MoveNext(context.CancellationToken))
         {
             if (names.Count == MaxReplies)
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"at most {MaxReplies} names"));
             }
 
-            names.Add(request.Name);
+            names.Add(requestStream.Current.Name);
         }
 
         return new HelloReply { Message = "Hello, " + string.Join(", ", names) };
@@ -52,9 +52,9 @@ public sealed class GreeterService : Greeter.GreeterBase
     /// <inheritdoc />
     public override async Task Chat(IAsyncStreamReader<HelloRequest> requestStream, IServerStreamWriter<HelloReply> responseStream, ServerCallContext context)
     {
-        await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
+        while (await requestStream.MoveNext(context.CancellationToken))
         {
-            await responseStream.WriteAsync(new HelloReply { Message = "Hello, " + request.Name }, context.CancellationToken);
+            await responseStream.WriteAsync(new HelloReply { Message = "Hello, " + requestStream.Current.Name }, context.CancellationToken);
         }
     }
 }
