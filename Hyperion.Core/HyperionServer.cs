@@ -130,6 +130,12 @@ public sealed class HyperionServer : IAsyncDisposable
 
     internal RackApp? App { get; private set; }
 
+    /// <summary>
+    /// Asked before the app, 404 or 405 answer a request no route matched; a non-default response is the answer.
+    /// Hyperion.Grpc sets it so a gRPC request for an unknown method gets UNIMPLEMENTED rather than 404. Null: no cost.
+    /// </summary>
+    internal Func<RackEnv, RackResponse>? UnmatchedRequestAnswer { get; set; }
+
     /// <summary>The app's dispatch mode and watchdog state (named "the app" in log lines).</summary>
     internal DispatchTarget AppDispatch { get; private set; } = new("the app", null);
 

@@ -550,6 +550,9 @@ public sealed class RackEnv
     /// <summary>The protocol side of <see cref="RequestAborted"/>: set while the request runs.</summary>
     internal void SetLifetime(Internal.Http.IRequestLifetime? lifetime) => _lifetime = lifetime;
 
+    /// <summary>The protocol side of this request (HTTP/2: its stream), for layers above that act on it (gRPC resets).</summary>
+    internal Internal.Http.IRequestLifetime? Lifetime => _lifetime;
+
     internal void Reset()
     {
         _queryValues?.Clear();

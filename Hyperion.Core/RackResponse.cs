@@ -72,6 +72,13 @@ public readonly struct RackResponse
     /// <summary>Trailer fields sent after the body (chunked trailers on HTTP/1.1).</summary>
     public IReadOnlyList<(string Name, string Value)>? Trailers { get; init; }
 
+    /// <summary>
+    /// HTTP/2, streaming bodies: the HEADERS frame waits for the body's first write or flush (reading
+    /// <see cref="Headers"/> then), and a body that ends having sent nothing goes out as one HEADERS frame carrying the
+    /// headers and the trailers with END_STREAM (gRPC's Trailers-Only, PROTOCOL-HTTP2.md). Not kept by the With* copies.
+    /// </summary>
+    internal bool HeadersOnFirstWrite { get; init; }
+
     /// <summary>The text body when <see cref="BodyKind"/> is <see cref="ResponseBodyKind.Text"/>.</summary>
     public string? TextBody => _body as string;
 

@@ -357,7 +357,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
 
         if (stopSending)
         {
-            QueueRstStream(stream.Id, Http2ErrorCode.NoError);
+            QueueRstStream(stream.Id, stream.StopSendingCode);
             ScheduleFlush();
         }
 

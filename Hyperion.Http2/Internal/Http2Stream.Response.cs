@@ -142,6 +142,26 @@ internal sealed partial class Http2Stream
                 break;
             }
 
+            case ResponseBodyKind.Streaming when response.HeadersOnFirstWrite && !noBody:
+            {
+                // The body's first write or flush sends the head; a body that sent nothing ends as one HEADERS frame
+                // holding headers and trailers (gRPC Trailers-Only, PROTOCOL-HTTP2.md).
+                var writer = _bodyWriter ??= new Http2BodyWriter(this);
+                writer.Begin(declared, trailers, deferred: response);
+                await WriteStreamedBodyAsync(response, writer).ConfigureAwait(false);
+                writer.CheckLength();
+                if (!_headersSent)
+                {
+                    await WriteHeadersAsync(response, declared, endStream: true, writer.Trailers).ConfigureAwait(false);
+                }
+                else
+                {
+                    await EndBodyAsync(writer.Trailers).ConfigureAwait(false);
+                }
+
+                break;
+            }
+
             default:
                 await WriteHeadersAsync(response, declared, noBody).ConfigureAwait(false);
                 if (!noBody)
@@ -246,7 +266,7 @@ internal sealed partial class Http2Stream
     private static bool IsConnectionSpecific(string name)
         => HeaderValidation.IsConnectionSpecific(name) || (name.Length == 14 && name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase));
 
-    private async ValueTask WriteHeadersAsync(RackResponse response, long contentLength, bool endStream)
+    private async ValueTask WriteHeadersAsync(RackResponse response, long contentLength, bool endStream, IReadOnlyList<(string Name, string Value)>? trailers = null)
     {
         await _connection.EnterWriteAsync().ConfigureAwait(false);
         try
@@ -295,6 +315,17 @@ internal sealed partial class Http2Stream
             if (!hasDate)
             {
                 encoder.EncodeHeader(w, "date"u8, _connection.Server.Date.Current);
+            }
+
+            if (trailers is not null)
+            {
+                foreach (var (name, value) in trailers)
+                {
+                    if (!IsConnectionSpecific(name))
+                    {
+                        EncodeField(w, name, value);
+                    }
+                }
             }
 
             _connection.WriteHeaderBlock(Id, endStream);
@@ -451,6 +482,7 @@ internal sealed partial class Http2Stream
         private long _written;
         private List<(string Name, string Value)>? _trailers;
         private bool _open;
+        private RackResponse _deferred;
 
         public Http2BodyWriter(Http2Stream stream) => _stream = stream;
 
@@ -458,8 +490,9 @@ internal sealed partial class Http2Stream
 
         public IReadOnlyList<(string Name, string Value)>? Trailers => _trailers;
 
-        public void Begin(long declared, IReadOnlyList<(string Name, string Value)>? trailers)
+        public void Begin(long declared, IReadOnlyList<(string Name, string Value)>? trailers, RackResponse deferred = default)
         {
+            _deferred = deferred;
             _declared = declared;
             _written = 0;
             _open = true;
@@ -482,10 +515,23 @@ internal sealed partial class Http2Stream
                 throw new InvalidOperationException($"The response body is longer than its Content-Length ({_declared}).");
             }
 
-            return _stream.SendDataAsync(data, endStream: false);
+            return _deferred.IsDefault || _stream._headersSent ? _stream.SendDataAsync(data, endStream: false) : SendHeadThenDataAsync(data);
         }
 
-        public override ValueTask FlushAsync(CancellationToken cancellationToken = default) => _stream.FlushNowAsync();
+        public override ValueTask FlushAsync(CancellationToken cancellationToken = default)
+            => _deferred.IsDefault || _stream._headersSent ? _stream.FlushNowAsync() : SendHeadThenFlushAsync();
+
+        private async ValueTask SendHeadThenDataAsync(ReadOnlyMemory<byte> data)
+        {
+            await _stream.WriteHeadersAsync(_deferred, _declared, endStream: false).ConfigureAwait(false);
+            await _stream.SendDataAsync(data, endStream: false).ConfigureAwait(false);
+        }
+
+        private async ValueTask SendHeadThenFlushAsync()
+        {
+            await _stream.WriteHeadersAsync(_deferred, _declared, endStream: false).ConfigureAwait(false);
+            await _stream.FlushNowAsync().ConfigureAwait(false);
+        }
 
         public override void AddTrailer(string name, string value)
         {
@@ -505,6 +551,7 @@ internal sealed partial class Http2Stream
         public void CheckLength()
         {
             _open = false;
+            _deferred = default;
             if (_declared >= 0 && _written != _declared)
             {
                 throw new InvalidOperationException($"The response body ({_written} bytes) is shorter than its Content-Length ({_declared}).");

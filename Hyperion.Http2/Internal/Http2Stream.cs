@@ -76,6 +76,12 @@ internal sealed partial class Http2Stream : IRequestBodyReader, IRequestLifetime
     /// <summary>When the response started waiting for window; null when it is not waiting.</summary>
     public long? WindowWaitStartedAt { get; private set; }
 
+    /// <summary>
+    /// The code of the RST_STREAM sent when the response ends before the request (RFC 9113 §8.1): NO_ERROR, or CANCEL
+    /// after a gRPC deadline (PROTOCOL-HTTP2.md) so the client stops sending.
+    /// </summary>
+    internal Http2ErrorCode StopSendingCode { get; set; } = Http2ErrorCode.NoError;
+
     /// <summary>We sent RST_STREAM on this stream.</summary>
     public bool IsReset => State.Has(Http2StreamFlags.ResetSent);
 
@@ -296,6 +302,19 @@ internal sealed partial class Http2Stream : IRequestBodyReader, IRequestLifetime
         }
 
         CompleteBodyWriter(new BadRequestException(RejectionReason.MinBodyDataRate));
+    }
+
+    /// <summary>
+    /// gRPC streams wait on the client by design (a bidirectional call idle between messages), so they are exempt from
+    /// <see cref="HyperionOptions.MinRequestBodyDataRate"/>, as grpc-dotnet exempts them on Kestrel.
+    /// </summary>
+    internal void ExemptFromBodyDataRate()
+    {
+        lock (_bodyLock)
+        {
+            _bodyRateStarted = true;
+            _bodyRate.Stop();
+        }
     }
 
     private void StartTimingRead()

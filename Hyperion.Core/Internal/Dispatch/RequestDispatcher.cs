@@ -166,6 +166,11 @@ internal static class RequestDispatcher
             return new ValueTask<RackResponse>(RackResponse.Empty(405, [("Allow", routes.Allow)]));
         }
 
+        if (server.UnmatchedRequestAnswer is { } unmatched && unmatched(env) is { IsDefault: false } answer)
+        {
+            return new ValueTask<RackResponse>(answer);
+        }
+
         if (server.App is { } app)
         {
             return app(env);

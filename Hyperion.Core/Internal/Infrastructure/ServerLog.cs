@@ -84,6 +84,9 @@ internal sealed class ServerLog
 
     private readonly ILogger _logger;
 
+    /// <summary>The server's logger, for layers that define their own events (Hyperion.Grpc).</summary>
+    internal ILogger Logger => _logger;
+
     /// <summary>With no <paramref name="factory"/>, warnings and errors go to <paramref name="stderr"/> (default: <see cref="Console.Error"/>), one line each.</summary>
     public ServerLog(ILoggerFactory? factory, TextWriter? stderr = null)
     {
