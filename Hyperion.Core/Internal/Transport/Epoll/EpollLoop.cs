@@ -80,8 +80,11 @@ internal sealed unsafe class EpollLoop : TransportLoop
                     AcceptAll((int)id);
                     break;
                 case KindWake:
-                    WakeConsumed();
+                    // Drain before clearing the flag: a Post between the two would otherwise signal an eventfd that
+                    // the drain then empties, leaving the flag set with no wake-up to clear it, so every later Post
+                    // from another thread skipped its signal and waited for the loop's 1 s tick.
                     SocketHelpers.DrainEventFd(EventFd);
+                    WakeConsumed();
                     break;
             }
         }
