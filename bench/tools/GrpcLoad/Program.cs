@@ -34,6 +34,12 @@ for (int i = 0; i < args.Length - 1; i += 2)
     }
 }
 
+if (settings.Calls > 0 && settings.Mode != "unary")
+{
+    Console.Error.WriteLine("--calls bounds unary runs only; streaming runs are bounded by --duration");
+    return 2;
+}
+
 if (settings.Url is null || settings.Mode is not ("unary" or "server-stream" or "bidi"))
 {
     Console.Error.WriteLine("usage: GrpcLoad --url URL --mode unary|server-stream|bidi [--connections N] [--concurrency N] [--duration S] [--warmup S] [--messages N] [--calls N]");
