@@ -25,7 +25,7 @@
 #
 # Time, defaults (TRIALS=3, DURATION=5): 3 servers x 5 rows x 3 trials x ~6 s = ~4.5 min, warm-up 3 x 30 s, builds,
 # start-up and allocation ~30 s: about 7 min. --full (sockets too): about 9.5 min.
-# --quick: WARMUP=3, DURATION=1, TRIALS=3, ALLOC_CALLS=5000 (about 2 min): a smoke test of the harness; its numbers
+# --quick: WARMUP=3, DURATION=1, TRIALS=3, ALLOC_CALLS=5000 (about 2-3 min): a smoke test of the harness; its numbers
 # mean little (and say so in the report).
 #
 # Env: SERVER_CPUS, CLIENT_CPUS (taskset lists), WARMUP, DURATION, TRIALS, ALLOC_CALLS (50000), ALLOC_TRIALS (3),
@@ -46,7 +46,7 @@ while [ $# -gt 0 ]; do
     --duration) DURATION=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (try --help)" ;;
   esac
 done
