@@ -31,6 +31,7 @@ internal sealed class ClientStreamingMethodHandler<TRequest, TResponse> : GrpcMe
         _pipeline = pipeline;
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask RunAsync(GrpcServerCall call)
     {
         var requests = new RequestStreamReader<TRequest>(call, _method.RequestMarshaller);

@@ -135,6 +135,7 @@ internal sealed class GrpcServerCall : ServerCallContext, IReadOnlyList<(string 
     }
 
     /// <summary>The streaming response body: runs the call's shape, then puts status and trailers on the response.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask RunAsync(ResponseBodyWriter writer)
     {
         _writer = writer;
@@ -277,8 +278,9 @@ internal sealed class GrpcServerCall : ServerCallContext, IReadOnlyList<(string 
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<bool> ReadMessageAsync(CancellationToken cancellationToken = default)
     {
-        // The call's token (client gone, deadline) always applies; a reader's own token as well.
-        var token = CancellationTokenCore;
+        // The deadline and a reader's own token cancel the read. A client reset needs no token: it fails the body read
+        // itself (and leaving the stream's token out saves a registration per read).
+        var token = _deadlineCts?.Token ?? default;
         using var linked = cancellationToken.CanBeCanceled && cancellationToken != token ? CancellationTokenSource.CreateLinkedTokenSource(token, cancellationToken) : null;
         if (linked is not null)
         {
@@ -444,6 +446,7 @@ internal sealed class GrpcServerCall : ServerCallContext, IReadOnlyList<(string 
     }
 
     /// <summary>A unary or server-streaming request: exactly one message.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<T> ReadSingleMessageAsync<T>(Marshaller<T> marshaller)
     {
         if (!await ReadMessageAsync().ConfigureAwait(false))

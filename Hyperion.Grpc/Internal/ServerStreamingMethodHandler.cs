@@ -31,6 +31,7 @@ internal sealed class ServerStreamingMethodHandler<TRequest, TResponse> : GrpcMe
         _pipeline = pipeline;
     }
 
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask RunAsync(GrpcServerCall call)
     {
         var request = await call.ReadSingleMessageAsync(_method.RequestMarshaller).ConfigureAwait(false);

@@ -233,8 +233,11 @@ internal sealed partial class Http2Stream
             throw new InvalidOperationException("The response's content type contains a character not allowed in a header value; refused.");
         }
 
-        foreach (var (name, value) in response.Headers)
+        // Index loops here: enumerating an array or list through IReadOnlyList allocates an enumerator per response.
+        var headers = response.Headers;
+        for (int i = 0; i < headers.Count; i++)
         {
+            var (name, value) = headers[i];
             if (!HeaderValidation.IsValidName(name) || value is null || !HeaderValidation.IsValidValue(value))
             {
                 throw new InvalidOperationException($"Response header '{name?.ReplaceLineEndings(" ")}' has an invalid name or value.");
@@ -249,8 +252,9 @@ internal sealed partial class Http2Stream
 
         if (response.Trailers is { } trailers)
         {
-            foreach (var (name, value) in trailers)
+            for (int i = 0; i < trailers.Count; i++)
             {
+                var (name, value) = trailers[i];
                 if (!HeaderValidation.IsValidName(name) || value is null || !HeaderValidation.IsValidValue(value))
                 {
                     throw new InvalidOperationException($"Response trailer '{name?.ReplaceLineEndings(" ")}' has an invalid name or value.");
@@ -282,8 +286,10 @@ internal sealed partial class Http2Stream
             bool hasContentType = false;
             bool hasServer = false;
             bool hasDate = false;
-            foreach (var (name, value) in response.Headers)
+            var headers = response.Headers;
+            for (int i = 0; i < headers.Count; i++)
             {
+                var (name, value) = headers[i];
                 if (IsConnectionSpecific(name))
                 {
                     continue;
@@ -319,8 +325,9 @@ internal sealed partial class Http2Stream
 
             if (trailers is not null)
             {
-                foreach (var (name, value) in trailers)
+                for (int i = 0; i < trailers.Count; i++)
                 {
+                    var (name, value) = trailers[i];
                     if (!IsConnectionSpecific(name))
                     {
                         EncodeField(w, name, value);
@@ -347,8 +354,9 @@ internal sealed partial class Http2Stream
             _connection.DrainControl();
             var w = _connection.HeaderScratch;
             _connection.Encoder.BeginBlock(w);
-            foreach (var (name, value) in trailers)
+            for (int i = 0; i < trailers.Count; i++)
             {
+                var (name, value) = trailers[i];
                 if (!IsConnectionSpecific(name))
                 {
                     EncodeField(w, name, value);
