@@ -160,6 +160,19 @@ public sealed class HyperionOptions
     /// <summary>Time a client on a TLS listener has to complete its handshake; after it the connection is closed. Default: 10 s.</summary>
     public TimeSpan TlsHandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Whether TLS listeners ask clients for a certificate. A certificate a client sends is accepted when it validates
+    /// against the machine's trust store, or as <see cref="ClientCertificateValidation"/> decides; the request sees it
+    /// as <see cref="RackEnv.ClientCertificate"/>. Default: <see cref="Hyperion.ClientCertificateMode.NoCertificate"/>.
+    /// </summary>
+    public ClientCertificateMode ClientCertificateMode { get; set; }
+
+    /// <summary>
+    /// Decides whether a client certificate is accepted (e.g. pinned or issued by a private CA), given the chain
+    /// .NET built and its errors; null accepts only a certificate without errors.
+    /// </summary>
+    public Func<X509Certificate2, X509Chain?, System.Net.Security.SslPolicyErrors, bool>? ClientCertificateValidation { get; set; }
+
     internal TlsListener? DefaultTls { get; private set; }
 
     /// <summary>The TLS settings of <paramref name="endpoint"/> (matched by reference to what was added); null for cleartext.</summary>

@@ -256,6 +256,12 @@ public sealed class RackEnv
     /// <summary>The client's address and port; null for the in-process client.</summary>
     public IPEndPoint? RemoteEndPoint { get; internal set; }
 
+    /// <summary>
+    /// The certificate the client presented in the TLS handshake, when <see cref="HyperionOptions.ClientCertificateMode"/>
+    /// asks for one; null otherwise (and on cleartext listeners).
+    /// </summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get; internal set; }
+
     /// <summary>The client's address as text (REMOTE_ADDR).</summary>
     public string RemoteAddress => _remoteAddress ??= RemoteEndPoint?.Address.ToString() ?? "127.0.0.1";
 
@@ -578,6 +584,7 @@ public sealed class RackEnv
         Protocol = "HTTP/1.1";
         Scheme = "http";
         RemoteEndPoint = null;
+        ClientCertificate = null;
         ContentLength = null;
         LocalPort = 0;
         Headers.Clear();

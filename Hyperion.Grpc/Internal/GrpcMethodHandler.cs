@@ -48,8 +48,13 @@ internal abstract class GrpcMethodHandler
             return refusal;
         }
 
-        // A gRPC stream is bounded per message (MaxReceiveMessageSize), not as one HTTP body.
-        env.MaxRequestBodySize = null;
+        // A gRPC stream is bounded per message (MaxReceiveMessageSize), not as one HTTP body (unless a middleware
+        // already read it, which fixed the limit).
+        if (!env.BodyReadStarted)
+        {
+            env.MaxRequestBodySize = null;
+        }
+
         var call = new GrpcServerCall(this, env, Options);
         if (call.Begin(Host.Time, Host.Logger) is { } status)
         {

@@ -585,7 +585,7 @@ internal sealed class GrpcServerCall : ServerCallContext, IReadOnlyList<(string 
         set => _writeOptions = value;
     }
 
-    protected override AuthContext AuthContextCore => _authContext ??= new AuthContext(null, new Dictionary<string, List<AuthProperty>>());
+    protected override AuthContext AuthContextCore => _authContext ??= GrpcAuthContext.Create(_env.ClientCertificate);
 
     protected override ContextPropagationToken CreatePropagationTokenCore(ContextPropagationOptions? options)
         => throw new NotSupportedException("Context propagation tokens belong to Grpc.Core's native client; pass the deadline and cancellation token to the outgoing call instead.");

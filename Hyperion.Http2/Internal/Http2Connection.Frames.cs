@@ -835,6 +835,7 @@ internal sealed partial class Http2Connection
         env.Protocol = "HTTP/2";
         env.Scheme = _context.Scheme;
         env.RemoteEndPoint = _context.Remote;
+        env.ClientCertificate = _context.ClientCertificate;
         env.LocalPort = _context.LocalPort;
         long declared = sink.ContentLength;
         env.ContentLength = declared >= 0 ? declared : null;

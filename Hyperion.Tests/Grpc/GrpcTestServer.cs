@@ -9,13 +9,17 @@ namespace Hyperion.Tests.Grpc;
 /// <summary>Channels of the real Grpc.Net.Client to a test server, over h2c or TLS (ALPN h2).</summary>
 public static class GrpcTestServer
 {
-    public static GrpcChannel CreateChannel(TestServer server, bool tls, GrpcChannelOptions? options = null)
+    public static GrpcChannel CreateChannel(TestServer server, bool tls, GrpcChannelOptions? options = null, System.Security.Cryptography.X509Certificates.X509Certificate2? clientCertificate = null)
     {
         options ??= new GrpcChannelOptions();
         var handler = new SocketsHttpHandler { UseProxy = false, UseCookies = false, AllowAutoRedirect = false };
         if (tls)
         {
             handler.SslOptions = new System.Net.Security.SslClientAuthenticationOptions { RemoteCertificateValidationCallback = TestCertificate.Validate };
+            if (clientCertificate is not null)
+            {
+                handler.SslOptions.ClientCertificates = [clientCertificate];
+            }
         }
 
         options.HttpHandler = handler;

@@ -60,6 +60,7 @@ internal sealed partial class Http1Connection
         }
 
         env.RemoteEndPoint = _context.Remote;
+        env.ClientCertificate = _context.ClientCertificate;
         env.LocalPort = _context.LocalPort;
         env.Scheme = _context.Scheme;
         try

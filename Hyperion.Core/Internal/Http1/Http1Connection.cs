@@ -342,6 +342,7 @@ internal sealed partial class Http1Connection : IRequestBodyReader, IProtocolCon
     private async ValueTask<bool> ProcessRequestAsync(RackEnv env)
     {
         env.RemoteEndPoint = _context.Remote;
+        env.ClientCertificate = _context.ClientCertificate;
         env.LocalPort = _context.LocalPort;
         env.Scheme = _context.Scheme;
         _keepAlive = _head.Http11 ? !_head.ConnectionClose : _head.ConnectionKeepAlive;

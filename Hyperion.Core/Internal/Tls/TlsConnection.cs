@@ -63,7 +63,7 @@ internal sealed class TlsConnection : IAsyncDisposable, ITimeoutHandler
                 return false;
             }
 
-            await _ssl.AuthenticateAsServerAsync(_tls.CreateOptions(protocols), _handshakeCancel.Token).ConfigureAwait(false);
+            await _ssl.AuthenticateAsServerAsync(_tls.CreateOptions(protocols, _server.Options), _handshakeCancel.Token).ConfigureAwait(false);
             if (Volatile.Read(ref _cancelReason) == NotCancelled)
             {
                 _context.Timeouts.CancelTimeout(TimeoutReason.TlsHandshake);
@@ -123,6 +123,7 @@ internal sealed class TlsConnection : IAsyncDisposable, ITimeoutHandler
         _transport.FlushEachWrite = false;
         var alpn = _ssl.NegotiatedApplicationProtocol;
         _context.NegotiatedProtocol = alpn == default ? null : alpn.ToString();
+        _context.ClientCertificate = _ssl.RemoteCertificate as System.Security.Cryptography.X509Certificates.X509Certificate2;
         return (PipeReader.Create(_ssl, _server.ReaderOptions), PipeWriter.Create(_ssl, _server.WriterOptions));
     }
 

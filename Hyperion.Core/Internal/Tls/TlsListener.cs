@@ -33,8 +33,35 @@ internal sealed class TlsListener
 
     public SslStreamCertificateContext CertificateContext { get; }
 
-    /// <summary>TLS 1.2 and 1.3 only; renegotiation off (client-initiated renegotiation is a CPU-exhaustion vector).</summary>
-    public SslServerAuthenticationOptions CreateOptions(HttpProtocols protocols) => new()
+    /// <summary>
+    /// TLS 1.2 and 1.3 only; renegotiation off (client-initiated renegotiation is a CPU-exhaustion vector). A client
+    /// certificate is asked for in the handshake itself when <paramref name="options"/> say so (mutual TLS).
+    /// </summary>
+    public SslServerAuthenticationOptions CreateOptions(HttpProtocols protocols, HyperionOptions options)
+    {
+        var ssl = CreateOptions(protocols);
+        if (options.ClientCertificateMode != ClientCertificateMode.NoCertificate)
+        {
+            var mode = options.ClientCertificateMode;
+            var validate = options.ClientCertificateValidation;
+            ssl.ClientCertificateRequired = true;
+            ssl.RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+            {
+                if (certificate is null)
+                {
+                    return mode == ClientCertificateMode.AllowCertificate;
+                }
+
+                return validate is null
+                    ? errors == SslPolicyErrors.None
+                    : validate(certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()), chain, errors);
+            };
+        }
+
+        return ssl;
+    }
+
+    private SslServerAuthenticationOptions CreateOptions(HttpProtocols protocols) => new()
     {
         ServerCertificateContext = CertificateContext,
         ApplicationProtocols = protocols switch

@@ -48,6 +48,9 @@ internal sealed class ConnectionContext
     /// <summary>The ALPN protocol the TLS handshake chose (<c>h2</c>, <c>http/1.1</c>); null without TLS or when the client offered none.</summary>
     public string? NegotiatedProtocol { get; set; }
 
+    /// <summary>The certificate the client presented in the TLS handshake (<see cref="HyperionOptions.ClientCertificateMode"/>); null when none.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get; set; }
+
     /// <summary>Set by the transport: tears the connection down at once (used after the stop timeout).</summary>
     public Action? Abort
     {
