@@ -225,7 +225,7 @@ stop_all
 {
   echo "# bench/grpc.sh $stamp"
   echo
-  echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r); .NET $(dotnet --version 2>/dev/null); $(h2load --version 2>&1 | head -1); servers on cores $SERVER_CPUS, load generator on $CLIENT_CPUS; warm-up ${WARMUP}s per server; $TRIALS trials of ${DURATION}s per row, interleaved."
+  echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r); .NET $(dotnet --version 2>/dev/null); $(h2load --version 2>&1 | head -1); servers on cores $SERVER_CPUS, load generator on $CLIENT_CPUS; warm-up ${WARMUP}s per server; $TRIALS trials of ${DURATION}s per row, interleaved; code at $(git -C "$REPO_DIR" describe --always --dirty 2>/dev/null || echo unknown)."
   echo
   echo "Commands: unary-h2c/-tls \`$(h2load_cmd 'URL' "$DURATION" | sed "s|$UNARY_BODY|sayhello.bin|")\` (body: 00 00000007 0a05 776f726c64); unary-net/stream/bidi \`$(grpcload_cmd MODE URL "$DURATION" "$CLIENT_WARMUP" PID | sed "s|$LOAD_BIN|GrpcLoad|")\` with the shapes in bench/grpc.sh."
   [ $quick = 1 ] && { echo; echo "**--quick run: short warm-up and trials; these numbers only show the harness works.**"; }
