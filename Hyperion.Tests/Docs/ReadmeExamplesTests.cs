@@ -5,7 +5,10 @@ using Xunit.Abstractions;
 
 namespace Hyperion.Tests.Docs;
 
-/// <summary>The README's C# examples compile against the current Hyperion.Core, exactly as printed.</summary>
+/// <summary>
+/// The README's C# examples compile against the current Hyperion.Core, exactly as printed; a program that uses
+/// Hyperion.Grpc is compiled with the README's <c>proto</c> blocks run through Grpc.Tools, as its project would.
+/// </summary>
 public partial class ReadmeExamplesTests(ITestOutputHelper output)
 {
     [Fact]
@@ -15,6 +18,7 @@ public partial class ReadmeExamplesTests(ITestOutputHelper output)
         var readme = await File.ReadAllTextAsync(Path.Combine(root, "README.md"));
         var blocks = CSharpBlock().Matches(readme).Select(m => m.Groups[1].Value).ToList();
         blocks.Should().HaveCountGreaterThanOrEqualTo(2, "the README shows the API and the in-process client");
+        var protos = ProtoBlock().Matches(readme).Select(m => m.Groups[1].Value).ToList();
 
         var dir = Directory.CreateTempSubdirectory("hyperion-readme-");
         try
@@ -25,6 +29,7 @@ public partial class ReadmeExamplesTests(ITestOutputHelper output)
             programs.Should().HaveCountGreaterThanOrEqualTo(2, "the README shows the instance API and the default server's static shape");
             string core = Path.Combine(root, "Hyperion.Core", "Hyperion.Core.csproj");
             string http2 = Path.Combine(root, "Hyperion.Http2", "Hyperion.Http2.csproj");
+            string grpc = Path.Combine(root, "Hyperion.Grpc", "Hyperion.Grpc.csproj");
             var solution = new System.Text.StringBuilder("<Solution>\n");
             for (int p = 0; p < programs.Count; p++)
             {
@@ -41,6 +46,24 @@ public partial class ReadmeExamplesTests(ITestOutputHelper output)
                     }
                 }
 
+                string grpcItems = "";
+                if (programs[p].Contains("AddGrpcService", StringComparison.Ordinal))
+                {
+                    protos.Should().NotBeEmpty("a gRPC example needs the README's .proto to compile");
+                    for (int i = 0; i < protos.Count; i++)
+                    {
+                        await File.WriteAllTextAsync(Path.Combine(project.FullName, $"Readme{i}.proto"), protos[i]);
+                    }
+
+                    // The versions samples/Grpc uses.
+                    grpcItems = $"""
+                        <ProjectReference Include="{grpc}" />
+                        <PackageReference Include="Google.Protobuf" Version="3.36.2" />
+                        <PackageReference Include="Grpc.Tools" Version="2.85.0" PrivateAssets="All" />
+                        <Protobuf Include="*.proto" GrpcServices="Server" />
+                    """;
+                }
+
                 await File.WriteAllTextAsync(Path.Combine(project.FullName, $"ReadmeExamples{p}.csproj"), $"""
                     <Project Sdk="Microsoft.NET.Sdk">
                       <PropertyGroup>
@@ -54,6 +77,7 @@ public partial class ReadmeExamplesTests(ITestOutputHelper output)
                         <PackageReference Include="xunit" Version="2.9.3" />
                         <ProjectReference Include="{core}" />
                         <ProjectReference Include="{http2}" />
+                    {grpcItems}
                       </ItemGroup>
                     </Project>
                     """);
@@ -98,4 +122,7 @@ public partial class ReadmeExamplesTests(ITestOutputHelper output)
 
     [GeneratedRegex("```csharp\\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex CSharpBlock();
+
+    [GeneratedRegex("```proto\\n(.*?)```", RegexOptions.Singleline)]
+    private static partial Regex ProtoBlock();
 }
