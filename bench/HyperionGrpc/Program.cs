@@ -36,14 +36,7 @@ for (int i = 0; i < args.Length - 1; i++)
             loops = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             break;
         case "--transport":
-            transport = args[i + 1] switch
-            {
-                "sockets" => TransportKind.Sockets,
-                "iouring" => TransportKind.IoUring,
-                "epoll" => TransportKind.Epoll,
-                "auto" => TransportKind.Auto,
-                _ => throw new ArgumentException($"--transport must be sockets, iouring, epoll or auto, not '{args[i + 1]}'"),
-            };
+            transport = Hyperion.Bench.BenchArguments.Transport(args[i + 1]);
             break;
     }
 }
