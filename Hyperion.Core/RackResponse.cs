@@ -24,12 +24,6 @@ public readonly struct RackResponse
     private readonly object? _body;
     private readonly ReadOnlyMemory<byte> _bytes;
 
-    [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_jsonBuffer;
-
-    [ThreadStatic]
-    private static Utf8JsonWriter? t_jsonWriter;
-
     private RackResponse(int status, IReadOnlyList<(string Name, string Value)>? headers, string? contentType, ResponseBodyKind kind, object? body, ReadOnlyMemory<byte> bytes)
     {
         if (status is < 100 or > 999)
@@ -101,40 +95,22 @@ public readonly struct RackResponse
     /// <summary>
     /// A JSON response: <paramref name="value"/> serialized as UTF-8 with a source-generated
     /// <paramref name="typeInfo"/> (<c>MyJsonContext.Default.Todo</c>; no reflection, so trimming- and AOT-safe),
-    /// <c>Content-Type: application/json; charset=utf-8</c> and a Content-Length. The Utf8JsonWriter writes into a
-    /// per-thread buffer reused across responses (no string, no intermediate growth); the body is one array of
-    /// exactly the encoded length.
+    /// <c>Content-Type: application/json; charset=utf-8</c> and a Content-Length.
     /// </summary>
+    /// <remarks>
+    /// The value is serialized when the response is written, where the route runs (on the thread pool for a pool route;
+    /// on a loop thread timed by the watchdog like the route itself), and a serializer that throws still gets the client
+    /// a 500. On HTTP/1.1 the Utf8JsonWriter writes straight into the connection's output block after the response head,
+    /// whose Content-Length is filled in once the document is complete; the part of a document that outgrows that block
+    /// (about 4 KiB less the head) goes through a pooled buffer and is copied once. On HTTP/2 the document is written
+    /// into a pooled buffer that DATA frames are cut from within the flow-control windows. Neither allocates per response
+    /// beyond the one small object that carries <paramref name="value"/>. The value must not change until the response
+    /// is written; <see cref="BufferBodyAsync"/> gives the bytes to middleware that needs them.
+    /// </remarks>
     public static RackResponse Json<T>(int status, T value, JsonTypeInfo<T> typeInfo)
     {
         ArgumentNullException.ThrowIfNull(typeInfo);
-        var buffer = t_jsonBuffer ??= new ArrayBufferWriter<byte>(1024);
-        var writer = t_jsonWriter;
-        if (writer is null)
-        {
-            writer = t_jsonWriter = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
-        }
-        else
-        {
-            writer.Reset(buffer);
-        }
-
-        try
-        {
-            JsonSerializer.Serialize(writer, value, typeInfo);
-            writer.Flush();
-            return new(status, null, "application/json; charset=utf-8", ResponseBodyKind.Bytes, null, buffer.WrittenSpan.ToArray());
-        }
-        finally
-        {
-            buffer.ResetWrittenCount();
-            if (buffer.Capacity > 1024 * 1024)
-            {
-                // One huge document must not pin its buffer to the thread for good.
-                t_jsonBuffer = null;
-                t_jsonWriter = null;
-            }
-        }
+        return new(status, null, "application/json; charset=utf-8", ResponseBodyKind.Json, new Internal.Http.JsonBody<T>(value, typeInfo), default);
     }
 
     /// <summary>A response without a body (Content-Length: 0).</summary>
@@ -249,6 +225,8 @@ public readonly struct RackResponse
                 return WriteAsyncChunksAsync((IAsyncEnumerable<ReadOnlyMemory<byte>>)_body!, writer, cancellationToken);
             case ResponseBodyKind.File:
                 return WriteFileAsync(this, writer, cancellationToken);
+            case ResponseBodyKind.Json:
+                return WriteJsonAsync((Internal.Http.JsonBody)_body!, writer, cancellationToken);
             default:
                 throw new InvalidOperationException("A default RackResponse has no body.");
         }
@@ -284,6 +262,11 @@ public readonly struct RackResponse
             return new RackResponse(Status, _headers, ContentType, ResponseBodyKind.Bytes, null, Encoding.UTF8.GetBytes((string)_body!)) { Trailers = Trailers };
         }
 
+        if (BodyKind == ResponseBodyKind.Json)
+        {
+            return SerializedJson();
+        }
+
         var buffer = new Internal.Http.BufferingBodyWriter(aborted);
         await WriteBodyToAsync(buffer, aborted).ConfigureAwait(false);
         var trailers = Trailers;
@@ -295,6 +278,38 @@ public readonly struct RackResponse
         }
 
         return new RackResponse(Status, _headers, ContentType, ResponseBodyKind.Bytes, null, buffer.WrittenMemory) { Trailers = trailers };
+    }
+
+    /// <summary>This JSON response with its document serialized into one array (a <see cref="ResponseBodyKind.Bytes"/> body).</summary>
+    internal RackResponse SerializedJson()
+        => new(Status, _headers, ContentType, ResponseBodyKind.Bytes, null, ((Internal.Http.JsonBody)_body!).ToArray()) { Trailers = Trailers };
+
+    private static async ValueTask WriteJsonAsync(Internal.Http.JsonBody json, ResponseBodyWriter writer, CancellationToken cancellationToken)
+    {
+        var output = Internal.Http.JsonOutput.Rent(default);
+        byte[] buffer;
+        int length;
+        try
+        {
+            output.SerializeWith(json);
+            buffer = output.DetachSpill(out length);
+        }
+        finally
+        {
+            output.Return();
+        }
+
+        try
+        {
+            await writer.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
     }
 
     private static async ValueTask WriteChunksAsync(IEnumerable<ReadOnlyMemory<byte>> chunks, ResponseBodyWriter writer, CancellationToken cancellationToken)

@@ -20,4 +20,10 @@ public enum ResponseBodyKind
 
     /// <summary>A callback that writes the body.</summary>
     Streaming = 5,
+
+    /// <summary>
+    /// A value serialized as JSON when the response is written (<see cref="RackResponse.Json{T}"/>); its length is
+    /// known only then. <see cref="RackResponse.BufferBodyAsync"/> turns it into <see cref="Bytes"/>.
+    /// </summary>
+    Json = 6,
 }

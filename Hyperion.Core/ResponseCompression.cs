@@ -18,7 +18,7 @@ namespace Hyperion;
 /// go chunked on HTTP/1.1) and makes a strong <c>ETag</c> weak (§8.8.1): the encoded bytes are not the identity bytes,
 /// but they mean the same, and since <c>If-None-Match</c> uses weak comparison (§13.1.2) an app that validates its own
 /// tag still answers the client's revalidation with 304. (A suffixed tag would not match the app's own.)</para>
-/// <para>Buffered bodies (bytes, text) are compressed in one go. Every other body kind (chunks, async chunks, files,
+/// <para>Buffered bodies (bytes, text, and JSON, serialized here first) are compressed in one go. Every other body kind (chunks, async chunks, files,
 /// streaming callbacks) is compressed as it flows, and each flush of the inner body is an encoder flush (gzip's
 /// sync flush, Brotli's flush) sent to the client at once, so server-sent events and long polls keep working.</para>
 /// </remarks>
@@ -64,6 +64,16 @@ public sealed class ResponseCompression : IRackMiddleware
         if (coding == ContentCoding.Identity)
         {
             return response.WithHeaders(headers);
+        }
+
+        if (response.BodyKind == ResponseBodyKind.Json)
+        {
+            // Its length is known only once serialized: serialize now (where the route runs) to apply the minimum size.
+            response = response.SerializedJson();
+            if (response.BytesBody.Length < _policy.MinimumSize)
+            {
+                return response.WithHeaders(Rewrite(response.Headers, ContentCoding.Identity));
+            }
         }
 
         if (response.BodyKind is ResponseBodyKind.Bytes or ResponseBodyKind.Text)

@@ -19,6 +19,8 @@ internal sealed partial class Http2Stream
     private bool _ended;
     private long _unflushed;
     private Http2BodyWriter? _bodyWriter;
+    private byte[]? _json;
+    private int _jsonLength;
 
     private async ValueTask WriteSimpleAsync(int status)
     {
@@ -101,21 +103,54 @@ internal sealed partial class Http2Stream
         {
             case ResponseBodyKind.Bytes:
             case ResponseBodyKind.Text:
+            case ResponseBodyKind.Json:
             {
-                ReadOnlyMemory<byte> body = response.BodyKind == ResponseBodyKind.Bytes ? response.BytesBody : Encoding.UTF8.GetBytes(response.TextBody!);
-                if (declared >= 0 && declared != body.Length)
+                ReadOnlyMemory<byte> body;
+                byte[]? json = null;
+                if (response.BodyKind == ResponseBodyKind.Json)
                 {
-                    throw new InvalidOperationException($"The response's Content-Length header ({declared}) does not match its body ({body.Length} bytes).");
+                    if (!StatusLines.ForbidsBody(status))
+                    {
+                        // Serialized where the route's code runs, into a pooled buffer the DATA frames are cut from.
+                        await RequestDispatcher.InvokeBodyAsync(_connection.Server, Env, static s =>
+                        {
+                            s.Stream.SerializeJson((JsonBody)s.Response.BodyObject!);
+                            return default;
+                        }, (Stream: this, Response: response)).ConfigureAwait(false);
+                        json = _json;
+                        _json = null;
+                    }
+
+                    body = json is null ? default : json.AsMemory(0, _jsonLength);
+                }
+                else
+                {
+                    body = response.BodyKind == ResponseBodyKind.Bytes ? response.BytesBody : Encoding.UTF8.GetBytes(response.TextBody!);
                 }
 
-                bool endWithHeaders = noBody || (body.IsEmpty && !hasTrailers);
-                await WriteHeadersAsync(response, body.Length, endWithHeaders).ConfigureAwait(false);
-                if (!endWithHeaders)
+                try
                 {
-                    await SendDataAsync(body, endStream: !hasTrailers).ConfigureAwait(false);
-                    if (hasTrailers)
+                    if (declared >= 0 && declared != body.Length)
                     {
-                        await WriteTrailersAsync(trailers!).ConfigureAwait(false);
+                        throw new InvalidOperationException($"The response's Content-Length header ({declared}) does not match its body ({body.Length} bytes).");
+                    }
+
+                    bool endWithHeaders = noBody || (body.IsEmpty && !hasTrailers);
+                    await WriteHeadersAsync(response, body.Length, endWithHeaders).ConfigureAwait(false);
+                    if (!endWithHeaders)
+                    {
+                        await SendDataAsync(body, endStream: !hasTrailers).ConfigureAwait(false);
+                        if (hasTrailers)
+                        {
+                            await WriteTrailersAsync(trailers!).ConfigureAwait(false);
+                        }
+                    }
+                }
+                finally
+                {
+                    if (json is { Length: > 0 })
+                    {
+                        ArrayPool<byte>.Shared.Return(json);
                     }
                 }
 
@@ -414,6 +449,20 @@ internal sealed partial class Http2Stream
         if (IsReset)
         {
             throw new IOException("The stream was reset.");
+        }
+    }
+
+    private void SerializeJson(JsonBody body)
+    {
+        var output = JsonOutput.Rent(default);
+        try
+        {
+            output.SerializeWith(body);
+            _json = output.DetachSpill(out _jsonLength);
+        }
+        finally
+        {
+            output.Return();
         }
     }
 

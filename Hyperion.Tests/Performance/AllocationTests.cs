@@ -23,6 +23,8 @@ public class AllocationTests(ITestOutputHelper output)
     private const int Measured = 10_000;
     private const int Rounds = 3;
 
+    private static readonly Hyperion.Tests.Api.JsonDoc CachedDoc = new(new string('j', 1000));
+
     public static TheoryData<string, TransportKind, int> Routes()
     {
         var data = new TheoryData<string, TransportKind, int>();
@@ -37,6 +39,9 @@ public class AllocationTests(ITestOutputHelper output)
             data.Add("/dynamic", transport, 0);
             data.Add("/app", transport, 0);
             data.Add("/todos/42", transport, 0);
+
+            // RackResponse.Json: only the object carrying the value (32 bytes), not the ~1 KB document (1,050 bytes before).
+            data.Add("/json", transport, 40);
         }
 
         return data;
@@ -53,6 +58,7 @@ public class AllocationTests(ITestOutputHelper output)
             s.Handle("GET", "/dynamic", env => RackResponse.Text(200, "Hello, World!"));
             s.Handle("GET", "/todos/{id}", env => env.RouteValues.GetInt32("id") == 42 ? RackResponse.Text(200, "Hello, World!") : RackResponse.Text(400, "Wrong id!!!!!"));
             s.Run(env => new ValueTask<RackResponse>(RackResponse.Text(200, "Hello, World!")));
+            s.Handle("GET", "/json", env => RackResponse.Json(200, CachedDoc, Hyperion.Tests.Api.JsonResponseTestContext.Default.JsonDoc));
         },
             o => o.Transport = transport);
         ts.Server.ActiveTransport.Should().Be(transport);

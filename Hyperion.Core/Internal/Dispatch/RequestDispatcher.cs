@@ -100,32 +100,39 @@ internal static class RequestDispatcher
     /// included, to the pool. Off the loops it runs as is.
     /// </summary>
     public static ValueTask InvokeBodyAsync(HyperionServer server, RackEnv env, Func<ResponseBodyWriter, ValueTask> body, ResponseBodyWriter writer)
+        => InvokeBodyAsync(server, env, static s => s.Body(s.Writer), (Body: body, Writer: writer));
+
+    /// <summary>
+    /// The same rule for any of the route's code that runs while its response is written (a streaming callback, the
+    /// serialization of a JSON body): <paramref name="body"/> gets <paramref name="state"/>.
+    /// </summary>
+    public static ValueTask InvokeBodyAsync<TState>(HyperionServer server, RackEnv env, Func<TState, ValueTask> body, TState state)
     {
         var target = env.DispatchTarget;
         var watchdog = server.Watchdog;
         var slot = Transport.Loops.TransportLoop.CurrentSlot;
         if (target is null || slot is null)
         {
-            return body(writer);
+            return body(state);
         }
 
         if (target.RunsOnThreadPool(server.Options.DefaultDispatch))
         {
-            // A pool route whose connection resumed on its loop to write the response: the callback is the route's
-            // code, so it runs on the pool too.
-            return BodyOnThreadPoolAsync(body, writer);
+            // A pool route whose connection resumed on its loop to write the response: this is the route's code, so it
+            // runs on the pool too.
+            return BodyOnThreadPoolAsync(body, state);
         }
 
         if (!watchdog.Enabled)
         {
-            return body(writer);
+            return body(state);
         }
 
         long start = watchdog.Timestamp();
         slot.Enter(target, start, streamingBody: true);
         try
         {
-            return body(writer);
+            return body(state);
         }
         finally
         {
@@ -134,10 +141,10 @@ internal static class RequestDispatcher
         }
     }
 
-    private static async ValueTask BodyOnThreadPoolAsync(Func<ResponseBodyWriter, ValueTask> body, ResponseBodyWriter writer)
+    private static async ValueTask BodyOnThreadPoolAsync<TState>(Func<TState, ValueTask> body, TState state)
     {
         await Task.Yield();
-        await body(writer).ConfigureAwait(false);
+        await body(state).ConfigureAwait(false);
     }
 
     /// <summary>True while a callback runs inline (any transport, the in-process client too): a read of rack.input here must not wait.</summary>

@@ -9,7 +9,7 @@ namespace Hyperion.Internal.Http1;
 /// <summary>Writes a response head straight into the pipe's memory: no intermediate buffers, no strings.</summary>
 internal ref struct HeadWriter
 {
-    private readonly PipeWriter _writer;
+    private readonly PipeWriter? _writer;
     private Span<byte> _span;
     private int _buffered;
 
@@ -19,6 +19,20 @@ internal ref struct HeadWriter
         _span = writer.GetSpan(sizeHint);
         _buffered = 0;
     }
+
+    /// <summary>
+    /// Writes into <paramref name="span"/> only and commits nothing: the caller advances the pipe itself. A head that
+    /// does not fit throws <see cref="SpanFullException"/> (the caller then takes another path).
+    /// </summary>
+    public HeadWriter(Span<byte> span)
+    {
+        _writer = null;
+        _span = span;
+        _buffered = 0;
+    }
+
+    /// <summary>Bytes written so far into the current span.</summary>
+    public readonly int Written => _buffered;
 
     public void Write(scoped ReadOnlySpan<byte> bytes)
     {
@@ -87,15 +101,29 @@ internal ref struct HeadWriter
 
     public void Commit()
     {
-        _writer.Advance(_buffered);
+        _writer!.Advance(_buffered);
         _buffered = 0;
         _span = default;
     }
 
     private void Grow(int needed)
     {
+        if (_writer is null)
+        {
+            throw new SpanFullException();
+        }
+
         _writer.Advance(_buffered);
         _buffered = 0;
         _span = _writer.GetSpan(Math.Max(needed, 256));
+    }
+
+    /// <summary>A fixed-span head that did not fit.</summary>
+    internal sealed class SpanFullException : Exception
+    {
+        public SpanFullException()
+            : base("The response head does not fit the span.")
+        {
+        }
     }
 }

@@ -113,6 +113,16 @@ internal sealed partial class Http1Connection
         int status = response.Status;
         bool noBody = _isHeadRequest || StatusLines.ForbidsBody(status);
         bool trailers = response.Trailers is { Count: > 0 } && _head.Http11 && !noBody;
+        if (response.BodyKind == ResponseBodyKind.Json && !trailers && !StatusLines.ForbidsBody(status))
+        {
+            // Serialized where the route's code runs (RequestDispatcher.InvokeBodyAsync), straight into the output.
+            return RequestDispatcher.InvokeBodyAsync(_server, env, static s =>
+            {
+                s.Connection.WriteJsonFixed(s.Response, s.Scan);
+                return default;
+            }, (Connection: this, Response: response, Scan: scan));
+        }
+
         long length;
         FileBody? file = null;
         switch (response.BodyKind)
@@ -243,9 +253,31 @@ internal sealed partial class Http1Connection
     {
         BeforeHead(response.Status);
         var w = new HeadWriter(_output, 512);
+        WriteHeadFields(ref w, response, scan);
+        if (!StatusLines.ForbidsBody(response.Status))
+        {
+            if (framing == Framing.Chunked || (framing == Framing.None && length < 0 && _head.Http11 && response.BodyKind >= ResponseBodyKind.Chunks))
+            {
+                w.Write("Transfer-Encoding: chunked\r\n"u8);
+            }
+            else if (length >= 0)
+            {
+                w.Write("Content-Length: "u8);
+                w.WriteNumber(length);
+                w.Write("\r\n"u8);
+            }
+        }
+
+        WriteServerFields(ref w, scan);
+        w.Write("\r\n"u8);
+        w.Commit();
+    }
+
+    /// <summary>The status line, the content type and the app's headers (framing headers are the server's).</summary>
+    private static void WriteHeadFields(ref HeadWriter w, in RackResponse response, in HeaderScan scan)
+    {
         w.Write(StatusLines.Get(response.Status));
-        bool forbidsBody = StatusLines.ForbidsBody(response.Status);
-        if (response.ContentType is { } contentType && !scan.HasContentType && !forbidsBody)
+        if (response.ContentType is { } contentType && !scan.HasContentType && !StatusLines.ForbidsBody(response.Status))
         {
             w.WriteHeader("Content-Type: "u8, contentType);
         }
@@ -261,21 +293,11 @@ internal sealed partial class Http1Connection
 
             w.WriteHeader(name, value);
         }
+    }
 
-        if (!forbidsBody)
-        {
-            if (framing == Framing.Chunked || (framing == Framing.None && length < 0 && _head.Http11 && response.BodyKind >= ResponseBodyKind.Chunks))
-            {
-                w.Write("Transfer-Encoding: chunked\r\n"u8);
-            }
-            else if (length >= 0)
-            {
-                w.Write("Content-Length: "u8);
-                w.WriteNumber(length);
-                w.Write("\r\n"u8);
-            }
-        }
-
+    /// <summary>Connection, Server and Date, each unless the app gave its own.</summary>
+    private void WriteServerFields(ref HeadWriter w, in HeaderScan scan)
+    {
         w.Write(ConnectionLine);
         if (!scan.HasServer)
         {
@@ -288,9 +310,118 @@ internal sealed partial class Http1Connection
             w.Write(_server.Date.Current);
             w.Write("\r\n"u8);
         }
+    }
 
-        w.Write("\r\n"u8);
-        w.Commit();
+    /// <summary>
+    /// A JSON body with a Content-Length, serialized straight into the output block after its head: the head (with
+    /// Content-Length last, its digit count guessed from the last document of the type) and the document are written
+    /// into one span, the digits filled in once the length is known (the document moved by a byte or two when the guess
+    /// was wrong), then committed at once. A document that outgrows the block continues in a pooled buffer copied after
+    /// it. Nothing is committed before the serializer has finished, so when it throws the app error path still answers
+    /// 500. A head that does not fit the block takes the buffered path.
+    /// </summary>
+    private void WriteJsonFixed(in RackResponse response, in HeaderScan scan)
+    {
+        var json = (JsonBody)response.BodyObject!;
+        int guess = json.LengthHint;
+        BeforeHead(response.Status);
+        var memory = _output.GetMemory(Math.Min(PinnedBlockMemoryPool.BlockSize, 512 + guess));
+        var span = memory.Span;
+        int digitsAt;
+        try
+        {
+            var w = new HeadWriter(span);
+            WriteHeadFields(ref w, response, scan);
+            WriteServerFields(ref w, scan);
+            w.Write("Content-Length: "u8);
+            digitsAt = w.Written;
+            if (span.Length - digitsAt < MaxDigits + 4 + JsonSlack)
+            {
+                throw new HeadWriter.SpanFullException();
+            }
+        }
+        catch (HeadWriter.SpanFullException)
+        {
+            _responseStarted = false;
+            WriteBufferedJson(response, scan);
+            return;
+        }
+
+        int guessed = DigitCount(guess);
+        int bodyAt = digitsAt + guessed + 4;
+
+        // Room to move the document right when it has more digits than guessed.
+        var region = span.Length - bodyAt > JsonSlack ? memory[bodyAt..^JsonSlack] : Memory<byte>.Empty;
+        var output = JsonOutput.Rent(region);
+        try
+        {
+            output.SerializeWith(json);
+            long length = output.Length;
+            if (scan.ContentLength >= 0 && scan.ContentLength != length)
+            {
+                throw new InvalidOperationException($"The response's Content-Length header ({scan.ContentLength}) does not match its body ({length} bytes).");
+            }
+
+            int digits = DigitCount(length);
+            if (digits != guessed)
+            {
+                span.Slice(bodyAt, output.InPlaceLength).CopyTo(span[(bodyAt + digits - guessed)..]);
+                bodyAt += digits - guessed;
+            }
+
+            Utf8Formatter.TryFormat(length, span[digitsAt..], out _);
+            "\r\n\r\n"u8.CopyTo(span[(digitsAt + digits)..]);
+            if (_isHeadRequest)
+            {
+                _output.Advance(bodyAt);
+            }
+            else
+            {
+                _output.Advance(bodyAt + output.InPlaceLength);
+                if (!output.Spilled.IsEmpty)
+                {
+                    _output.Write(output.Spilled);
+                }
+            }
+
+            json.NoteLength(length);
+        }
+        catch
+        {
+            // Nothing of this response was committed: the app error path may still answer.
+            _responseStarted = false;
+            throw;
+        }
+        finally
+        {
+            output.Return();
+        }
+    }
+
+    // A length has at most 19 digits, so a document moves right by at most 18 bytes.
+    private const int MaxDigits = 19;
+    private const int JsonSlack = MaxDigits;
+
+    private void WriteBufferedJson(in RackResponse response, in HeaderScan scan)
+    {
+        var bytes = response.SerializedJson();
+        WriteHead(bytes, scan, Framing.Fixed, bytes.BytesBody.Length);
+        if (!_isHeadRequest)
+        {
+            _output.Write(bytes.BytesBody.Span);
+        }
+    }
+
+    private static int DigitCount(long value)
+    {
+        int digits = 1;
+        while (value >= 10)
+        {
+            value /= 10;
+            digits++;
+        }
+
+        return digits;
     }
 
     private static bool IsFramingHeader(string name) => name.Length switch
@@ -348,6 +479,10 @@ internal sealed partial class Http1Connection
                 break;
             case ResponseBodyKind.Streaming:
                 await RequestDispatcher.InvokeBodyAsync(_server, env, (Func<ResponseBodyWriter, ValueTask>)response.BodyObject!, writer).ConfigureAwait(false);
+                break;
+            case ResponseBodyKind.Json:
+                // With trailers (chunked): the document is one chunk.
+                await RequestDispatcher.InvokeBodyAsync(_server, env, static s => s.Response.WriteBodyToAsync(s.Writer), (Response: response, Writer: writer)).ConfigureAwait(false);
                 break;
         }
 
