@@ -102,8 +102,9 @@ public readonly struct RackResponse
     /// on a loop thread timed by the watchdog like the route itself), and a serializer that throws still gets the client
     /// a 500. On HTTP/1.1 the Utf8JsonWriter writes straight into the connection's output block after the response head,
     /// whose Content-Length is filled in once the document is complete; the part of a document that outgrows that block
-    /// (about 4 KiB less the head) goes through a pooled buffer and is copied once. On HTTP/2 the document is written
-    /// into a pooled buffer that DATA frames are cut from within the flow-control windows. Neither allocates per response
+    /// (about 4 KiB less the head) goes through a pooled buffer and is copied once. On HTTP/2 it is written the same way
+    /// into its DATA frame behind room left for the HEADERS frame, whose block is encoded once the length is known; what
+    /// the flow-control windows or the block cannot take follows in more DATA frames. Neither allocates per response
     /// beyond the one small object that carries <paramref name="value"/>. The value must not change until the response
     /// is written; <see cref="BufferBodyAsync"/> gives the bytes to middleware that needs them.
     /// </remarks>

@@ -350,16 +350,39 @@ internal sealed partial class Http2Connection
     }
 
     /// <summary>
-    /// Takes up to <paramref name="wanted"/> bytes of send window from both the stream and the connection.
-    /// Returns 0 and a task to await when either window is shut.
+    /// Under the gate: the output's memory at its tail, for frames written in place (a JSON body serialized straight into
+    /// its DATA frame). Nothing else may write to the output until <see cref="CommitInPlace"/>.
     /// </summary>
-    internal int ReserveSendWindow(Http2Stream stream, int wanted, out Task? wait)
+    internal Memory<byte> GetOutputMemory(int sizeHint) => _output.GetMemory(sizeHint);
+
+    /// <summary>Under the gate: commits <paramref name="bytes"/> of frames written into <see cref="GetOutputMemory"/>.</summary>
+    internal void CommitInPlace(int bytes)
+    {
+        NoteStreamActivity();
+        _output.Advance(bytes);
+        Volatile.Write(ref _unflushedOutput, _unflushedOutput + bytes);
+    }
+
+    /// <summary>The size of the HEADERS frame plus DATA frame header of this connection's last in-place JSON response.</summary>
+    internal int JsonHeadGuess { get; set; } = 96;
+
+    /// <summary>
+    /// Takes up to <paramref name="wanted"/> bytes of send window from both the stream and the connection.
+    /// Returns 0 and a task to await when either window is shut (with <paramref name="canWait"/> false: 0 and no task).
+    /// </summary>
+    internal int ReserveSendWindow(Http2Stream stream, int wanted, out Task? wait, bool canWait = true)
     {
         lock (_flowLock)
         {
             long available = Math.Min(stream.SendWindow, _connectionSendWindow);
             if (available <= 0)
             {
+                if (!canWait)
+                {
+                    wait = null;
+                    return 0;
+                }
+
                 wait = stream.CreateWindowWaiter();
                 if (_connectionSendWindow <= 0 && !_connectionWindowWaiters.Contains(stream))
                 {

@@ -5,6 +5,7 @@ using Hyperion.Http2.Hpack;
 using Hyperion.Internal.Dispatch;
 using Hyperion.Internal.Http;
 using Hyperion.Internal.Http1;
+using Hyperion.Internal.Infrastructure;
 using Hyperion.Internal.Routing;
 
 namespace Hyperion.Http2.Internal;
@@ -101,6 +102,35 @@ internal sealed partial class Http2Stream
         bool hasTrailers = trailers is { Count: > 0 };
         switch (response.BodyKind)
         {
+            case ResponseBodyKind.Json when !noBody:
+            {
+                // Serialized where the route's code runs, straight into its DATA frame (see WriteJsonInPlace).
+                await RequestDispatcher.InvokeBodyAsync(_connection.Server, Env, static s => s.Stream.WriteJsonInPlaceAsync(s.Response, s.Declared, s.HasTrailers), (Stream: this, Response: response, Declared: declared, HasTrailers: hasTrailers)).ConfigureAwait(false);
+                var rest = _json;
+                _json = null;
+                try
+                {
+                    if (rest is not null)
+                    {
+                        await SendDataAsync(rest.AsMemory(0, _jsonLength), endStream: !hasTrailers).ConfigureAwait(false);
+                    }
+
+                    if (hasTrailers)
+                    {
+                        await WriteTrailersAsync(trailers!).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    if (rest is { Length: > 0 })
+                    {
+                        ArrayPool<byte>.Shared.Return(rest);
+                    }
+                }
+
+                break;
+            }
+
             case ResponseBodyKind.Bytes:
             case ResponseBodyKind.Text:
             case ResponseBodyKind.Json:
@@ -111,7 +141,7 @@ internal sealed partial class Http2Stream
                 {
                     if (!StatusLines.ForbidsBody(status))
                     {
-                        // Serialized where the route's code runs, into a pooled buffer the DATA frames are cut from.
+                        // HEAD: serialized (where the route's code runs) for its length only.
                         await RequestDispatcher.InvokeBodyAsync(_connection.Server, Env, static s =>
                         {
                             s.Stream.SerializeJson((JsonBody)s.Response.BodyObject!);
@@ -313,64 +343,7 @@ internal sealed partial class Http2Stream
         {
             ThrowIfAborted();
             _connection.DrainControl();
-            var w = _connection.HeaderScratch;
-            var encoder = _connection.Encoder;
-            encoder.BeginBlock(w);
-            int status = response.Status;
-            encoder.EncodeStatus(w, status);
-            bool forbidsBody = StatusLines.ForbidsBody(status);
-            bool hasContentType = false;
-            bool hasServer = false;
-            bool hasDate = false;
-            var headers = response.Headers;
-            for (int i = 0; i < headers.Count; i++)
-            {
-                var (name, value) = headers[i];
-                if (IsConnectionSpecific(name))
-                {
-                    continue;
-                }
-
-                hasContentType |= name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase);
-                hasServer |= name.Equals("Server", StringComparison.OrdinalIgnoreCase);
-                hasDate |= name.Equals("Date", StringComparison.OrdinalIgnoreCase);
-                EncodeField(w, name, value);
-            }
-
-            if (response.ContentType is { } contentType && !hasContentType && !forbidsBody)
-            {
-                EncodeField(w, "content-type", contentType);
-            }
-
-            if (contentLength >= 0 && !forbidsBody)
-            {
-                Span<byte> digits = stackalloc byte[20];
-                contentLength.TryFormat(digits, out int n, provider: CultureInfo.InvariantCulture);
-                encoder.EncodeHeader(w, "content-length"u8, digits[..n]);
-            }
-
-            if (!hasServer && _connection.Server.Options.ServerHeader is { } server)
-            {
-                EncodeField(w, "server", server);
-            }
-
-            if (!hasDate)
-            {
-                encoder.EncodeHeader(w, "date"u8, _connection.Server.Date.Current);
-            }
-
-            if (trailers is not null)
-            {
-                for (int i = 0; i < trailers.Count; i++)
-                {
-                    var (name, value) = trailers[i];
-                    if (!IsConnectionSpecific(name))
-                    {
-                        EncodeField(w, name, value);
-                    }
-                }
-            }
-
+            EncodeHead(response, contentLength, trailers);
             _connection.WriteHeaderBlock(Id, endStream);
             _headersSent = true;
             SetEnded(endStream);
@@ -378,6 +351,68 @@ internal sealed partial class Http2Stream
         finally
         {
             _connection.ExitWrite();
+        }
+    }
+
+    /// <summary>Under the gate: the response's header block into the connection's scratch (HPACK state changes here).</summary>
+    private void EncodeHead(in RackResponse response, long contentLength, IReadOnlyList<(string Name, string Value)>? trailers)
+    {
+        var w = _connection.HeaderScratch;
+        var encoder = _connection.Encoder;
+        encoder.BeginBlock(w);
+        int status = response.Status;
+        encoder.EncodeStatus(w, status);
+        bool forbidsBody = StatusLines.ForbidsBody(status);
+        bool hasContentType = false;
+        bool hasServer = false;
+        bool hasDate = false;
+        var headers = response.Headers;
+        for (int i = 0; i < headers.Count; i++)
+        {
+            var (name, value) = headers[i];
+            if (IsConnectionSpecific(name))
+            {
+                continue;
+            }
+
+            hasContentType |= name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase);
+            hasServer |= name.Equals("Server", StringComparison.OrdinalIgnoreCase);
+            hasDate |= name.Equals("Date", StringComparison.OrdinalIgnoreCase);
+            EncodeField(w, name, value);
+        }
+
+        if (response.ContentType is { } contentType && !hasContentType && !forbidsBody)
+        {
+            EncodeField(w, "content-type", contentType);
+        }
+
+        if (contentLength >= 0 && !forbidsBody)
+        {
+            Span<byte> digits = stackalloc byte[20];
+            contentLength.TryFormat(digits, out int n, provider: CultureInfo.InvariantCulture);
+            encoder.EncodeHeader(w, "content-length"u8, digits[..n]);
+        }
+
+        if (!hasServer && _connection.Server.Options.ServerHeader is { } server)
+        {
+            EncodeField(w, "server", server);
+        }
+
+        if (!hasDate)
+        {
+            encoder.EncodeHeader(w, "date"u8, _connection.Server.Date.Current);
+        }
+
+        if (trailers is not null)
+        {
+            for (int i = 0; i < trailers.Count; i++)
+            {
+                var (name, value) = trailers[i];
+                if (!IsConnectionSpecific(name))
+                {
+                    EncodeField(w, name, value);
+                }
+            }
         }
     }
 
@@ -450,6 +485,112 @@ internal sealed partial class Http2Stream
         {
             throw new IOException("The stream was reset.");
         }
+    }
+
+    private async ValueTask WriteJsonInPlaceAsync(RackResponse response, long declared, bool hasTrailers)
+    {
+        await _connection.EnterWriteAsync().ConfigureAwait(false);
+        try
+        {
+            ThrowIfAborted();
+            _connection.DrainControl();
+            WriteJsonInPlace(response, declared, hasTrailers);
+        }
+        finally
+        {
+            _connection.ExitWrite();
+        }
+    }
+
+    /// <summary>
+    /// Under the gate: a JSON body serialized straight into the output block, behind room left for its HEADERS frame
+    /// and DATA frame header (sized from this connection's last such response). Once the document is complete its
+    /// header block is encoded with the Content-Length (so a serializer that throws leaves both the output and the HPACK
+    /// state untouched, and the app error path still answers 500); the document is moved by the difference when the room
+    /// was not exactly right, and HEADERS plus one DATA frame (as much as the windows and the frame size allow) are
+    /// committed together. What did not go out in that frame (the part past the block, or past the windows) is left in
+    /// <see cref="_json"/> for <see cref="SendDataAsync"/>.
+    /// </summary>
+    private void WriteJsonInPlace(in RackResponse response, long declared, bool hasTrailers)
+    {
+        var json = (JsonBody)response.BodyObject!;
+        int room = _connection.JsonHeadGuess;
+        var memory = _connection.GetOutputMemory(Math.Min(PinnedBlockMemoryPool.BlockSize, room + Math.Max(json.LengthHint, 448) + JsonSlack));
+        var region = memory.Length - room > 2 * JsonSlack ? memory[room..^JsonSlack] : Memory<byte>.Empty;
+        var output = JsonOutput.Rent(region);
+        try
+        {
+            output.SerializeWith(json);
+            long length = output.Length;
+            if (declared >= 0 && declared != length)
+            {
+                throw new InvalidOperationException($"The response's Content-Length header ({declared}) does not match its body ({length} bytes).");
+            }
+
+            EncodeHead(response, length, trailers: null);
+            var block = _connection.HeaderScratch.WrittenSpan;
+            int headFrame = Http2FrameHeader.Size + block.Length;
+            int dataAt = headFrame + Http2FrameHeader.Size;
+            int inPlace = output.InPlaceLength;
+            var span = memory.Span;
+            if (region.IsEmpty || block.Length > _connection.PeerMaxFrameSize || dataAt + inPlace > span.Length)
+            {
+                // The head did not fit in front of the document (or needs CONTINUATION): copy the document out first,
+                // since the header block is written into the same output memory.
+                KeepUnsent(span.Slice(room, inPlace), output.Spilled);
+                _connection.WriteHeaderBlock(Id, endStream: false);
+                _headersSent = true;
+                SetEnded(false);
+                json.NoteLength(length);
+                return;
+            }
+
+            if (dataAt != room)
+            {
+                span.Slice(room, inPlace).CopyTo(span[dataAt..]);
+            }
+
+            int sent = _connection.ReserveSendWindow(this, Math.Min(inPlace, _connection.PeerMaxFrameSize), out _, canWait: false);
+            bool end = sent == length && !hasTrailers;
+            Http2FrameHeader.Write(span, block.Length, Http2FrameType.Headers, Http2FrameFlags.EndHeaders, Id);
+            block.CopyTo(span[Http2FrameHeader.Size..]);
+            _connection.HeaderScratch.ResetWrittenCount();
+            int total = headFrame;
+            if (sent > 0)
+            {
+                Http2FrameHeader.Write(span[headFrame..], sent, Http2FrameType.Data, end ? Http2FrameFlags.EndStream : Http2FrameFlags.None, Id);
+                total = dataAt + sent;
+            }
+
+            if (sent < length)
+            {
+                // Before the commit: the bytes past the frame are free output memory from then on.
+                KeepUnsent(span.Slice(dataAt + sent, inPlace - sent), output.Spilled);
+            }
+
+            _connection.CommitInPlace(total);
+            _unflushed += total;
+            _headersSent = true;
+            SetEnded(end);
+            _connection.JsonHeadGuess = dataAt;
+            json.NoteLength(length);
+        }
+        finally
+        {
+            output.Return();
+        }
+    }
+
+    // Room kept at the end of the block so that a head a little larger than guessed still fits in front of the document.
+    private const int JsonSlack = 64;
+
+    /// <summary>The part of a JSON document still to send, in a pooled buffer (<see cref="_json"/>).</summary>
+    private void KeepUnsent(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
+    {
+        _jsonLength = first.Length + second.Length;
+        _json = ArrayPool<byte>.Shared.Rent(_jsonLength);
+        first.CopyTo(_json);
+        second.CopyTo(_json.AsSpan(first.Length));
     }
 
     private void SerializeJson(JsonBody body)

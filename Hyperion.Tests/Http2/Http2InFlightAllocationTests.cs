@@ -79,6 +79,46 @@ public class Http2InFlightAllocationTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Transports))]
+    public async Task A_JSON_response_costs_only_its_value_carrier_more_than_the_same_bytes(TransportKind transport)
+    {
+        var doc = new Hyperion.Tests.Api.JsonDoc(new string('j', 1000));
+        byte[] bytes = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(doc, Hyperion.Tests.Api.JsonResponseTestContext.Default.JsonDoc);
+        await using var ts = await TestServer.StartAsync(
+            s =>
+            {
+                s.UseHttp2();
+                s.Handle("POST", "/bytes", env =>
+                {
+                    Span<byte> body = stackalloc byte[64];
+                    while (env.Body.Read(body) > 0)
+                    {
+                    }
+
+                    return RackResponse.Bytes(200, bytes, "application/json; charset=utf-8");
+                });
+                s.Handle("POST", "/json", env =>
+                {
+                    Span<byte> body = stackalloc byte[64];
+                    while (env.Body.Read(body) > 0)
+                    {
+                    }
+
+                    return RackResponse.Json(200, doc, Hyperion.Tests.Api.JsonResponseTestContext.Default.JsonDoc);
+                });
+            },
+            o => o.Transport = transport);
+
+        var payload = "{}"u8.ToArray();
+        double asBytes = await MeasureAsync(ts.Port, H2.Block(H2.Post("/bytes", ("content-type", "application/json"))), payload, 1);
+        double asJson = await MeasureAsync(ts.Port, H2.Block(H2.Post("/json", ("content-type", "application/json"))), payload, 1);
+        output.WriteLine($"h2c 1 KB body on {transport}: {asBytes:F0} B/request as bytes, {asJson:F0} B/request as RackResponse.Json");
+
+        // 32 bytes carry the value; the document itself (1,011 bytes) is not an array per response.
+        asJson.Should().BeLessThan(asBytes + 100);
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
     public async Task A_unary_gRPC_call_costs_the_same_with_100_calls_in_flight_as_with_one(TransportKind transport)
     {
         await using var ts = await TestServer.StartAsync(s => s.AddGrpcService(new TestGreeter()), o => o.Transport = transport);

@@ -40,7 +40,7 @@ public class AllocationTests(ITestOutputHelper output)
             data.Add("/app", transport, 0);
             data.Add("/todos/42", transport, 0);
 
-            // RackResponse.Json: only the object carrying the value (32 bytes), not the ~1 KB document (1,050 bytes before).
+            // RackResponse.Json: only the object carrying the value (32 bytes), not the ~1 KB document (1,040 bytes before).
             data.Add("/json", transport, 40);
         }
 
