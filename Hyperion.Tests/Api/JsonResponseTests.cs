@@ -15,6 +15,10 @@ public sealed record JsonDoc(string Text, [property: JsonConverter(typeof(Throwi
 [JsonSerializable(typeof(JsonDoc))]
 public sealed partial class JsonResponseTestContext : JsonSerializerContext;
 
+[JsonSourceGenerationOptions(WriteIndented = true)]
+[JsonSerializable(typeof(JsonDoc))]
+public sealed partial class IndentedJsonTestContext : JsonSerializerContext;
+
 /// <summary>
 /// Throws when asked to write "throw"; "where" is replaced by the thread the serializer runs on; "slow:KEY" moves the
 /// fake clock registered under KEY by 80 ms, as if serializing had blocked that long, then writes as "where".
@@ -267,6 +271,28 @@ public abstract class JsonResponseTests : TransportTests
         finally
         {
             ThrowingConverter.Clocks.TryRemove(key, out _);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Versions))]
+    public async Task The_context_options_shape_the_document_indentation_and_encoder(string version)
+    {
+        var relaxed = new JsonResponseTestContext(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        await using var ts = await StartAsync(s =>
+        {
+            s.UseHttp2();
+            s.Handle("GET", "/indented", _ => RackResponse.Json(200, new JsonDoc("é<"), IndentedJsonTestContext.Default.JsonDoc));
+            s.Handle("GET", "/relaxed", _ => RackResponse.Json(200, new JsonDoc("é<"), relaxed.JsonDoc));
+            s.Handle("GET", "/default", _ => RackResponse.Json(200, new JsonDoc("é<"), JsonResponseTestContext.Default.JsonDoc));
+        });
+        using var client = ts.CreateHttpClient(version);
+        for (int i = 0; i < 2; i++)
+        {
+            // Alternating contexts on one connection: each response is written with its own context's options.
+            (await client.GetStringAsync("/indented")).Should().Be(JsonSerializer.Serialize(new JsonDoc("é<"), IndentedJsonTestContext.Default.JsonDoc)).And.Contain("\n");
+            (await client.GetStringAsync("/relaxed")).Should().Be("{\"Text\":\"é<\"}");
+            (await client.GetStringAsync("/default")).Should().Be("{\"Text\":\"\\u00E9\\u003C\"}");
         }
     }
 

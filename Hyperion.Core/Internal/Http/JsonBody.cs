@@ -13,6 +13,9 @@ internal abstract class JsonBody
     /// <summary>Writes the value; throws what the serializer throws (nothing of the response is sent yet).</summary>
     public abstract void Serialize(Utf8JsonWriter writer);
 
+    /// <summary>The type info's options: their encoder and indentation shape the writer (see <see cref="JsonOutput"/>).</summary>
+    public abstract JsonSerializerOptions Options { get; }
+
     /// <summary>The length of the last document of this type: a guess for the Content-Length's digit count.</summary>
     public abstract int LengthHint { get; }
 
@@ -51,6 +54,8 @@ internal sealed class JsonBody<T>(T value, JsonTypeInfo<T> typeInfo) : JsonBody
         }
     }
 
+    public override JsonSerializerOptions Options => typeInfo.Options;
+
     public override void Serialize(Utf8JsonWriter writer) => JsonSerializer.Serialize(writer, value, typeInfo);
 }
 
@@ -67,7 +72,8 @@ internal sealed class JsonOutput : IBufferWriter<byte>
     [ThreadStatic]
     private static JsonOutput? t_current;
 
-    private readonly Utf8JsonWriter _writer;
+    private Utf8JsonWriter _writer;
+    private JsonSerializerOptions? _writerFor;
     private Memory<byte> _region;
     private int _inPlace;
     private byte[]? _spill;
@@ -109,7 +115,27 @@ internal sealed class JsonOutput : IBufferWriter<byte>
 
     public void SerializeWith(JsonBody body)
     {
-        _writer.Reset(this);
+        var options = body.Options;
+        if (!ReferenceEquals(options, _writerFor))
+        {
+            // A writer given to the serializer is used with its own options, so it takes the context's encoder and
+            // indentation (an app with one context builds this once per thread).
+            _writer = new Utf8JsonWriter(this, new JsonWriterOptions
+            {
+                Encoder = options.Encoder,
+                Indented = options.WriteIndented,
+                IndentCharacter = options.IndentCharacter,
+                IndentSize = options.IndentSize,
+                NewLine = options.NewLine,
+                SkipValidation = true,
+            });
+            _writerFor = options;
+        }
+        else
+        {
+            _writer.Reset(this);
+        }
+
         body.Serialize(_writer);
         _writer.Flush();
     }

@@ -405,6 +405,11 @@ internal sealed partial class Http1Connection
     private void WriteBufferedJson(in RackResponse response, in HeaderScan scan)
     {
         var bytes = response.SerializedJson();
+        if (scan.ContentLength >= 0 && scan.ContentLength != bytes.BytesBody.Length)
+        {
+            throw new InvalidOperationException($"The response's Content-Length header ({scan.ContentLength}) does not match its body ({bytes.BytesBody.Length} bytes).");
+        }
+
         WriteHead(bytes, scan, Framing.Fixed, bytes.BytesBody.Length);
         if (!_isHeadRequest)
         {
