@@ -54,6 +54,66 @@ public abstract class GrpcReflectionTests : TransportTests
             "grpc.health.v1.Health");
     }
 
+    /// <summary>
+    /// An independent stack, as grpcurl uses reflection: python3-grpcio knows only the reflection protos, lists the
+    /// services on v1 and v1alpha, resolves each service's files and imports, describes every method, and calls
+    /// SayHello with request and reply types built from the reflected descriptors alone.
+    /// </summary>
+    [Interop.RequiresPythonGrpcTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_grpcurl_style_python_client_lists_describes_and_calls_from_reflection_alone(bool tls)
+    {
+        await using var ts = await StartReflectionAsync(tls);
+        var dir = Directory.CreateTempSubdirectory("hyperion-grpc-reflection-");
+        try
+        {
+            var set = new FileDescriptorSet();
+            foreach (var file in new[] { V1.ReflectionReflection.Descriptor, V1Alpha.ReflectionReflection.Descriptor })
+            {
+                set.File.Add(FileDescriptorProto.Parser.ParseFrom(file.SerializedData));
+            }
+
+            string protoset = Path.Combine(dir.FullName, "reflection.protoset");
+            await File.WriteAllBytesAsync(protoset, set.ToByteArray());
+            string script = Path.Combine(Interop.InteropClients.InteropDirectory, "python", "reflection_client.py");
+            string[] args = [script, protoset, ts.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "hyperion.tests.Greeter/SayHello", "name", "reflected",
+                .. tls ? new[] { Hyperion.Tests.Tls.TestCertificate.CertificatePemPath } : []];
+            var (code, stdout, stderr) = await ToolProcess.RunAsync(Interop.InteropClients.Python, args);
+            code.Should().Be(0, stderr);
+
+            var r = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
+            string[] expected = ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection", "hyperion.tests.Greeter"];
+            r.GetProperty("services").EnumerateArray().Select(e => e.GetString()).Should().Equal(expected);
+            r.GetProperty("services_v1alpha").EnumerateArray().Select(e => e.GetString()).Should().Equal(expected);
+
+            var greeter = r.GetProperty("describe").GetProperty("hyperion.tests.Greeter");
+            Shape(greeter, "SayHello").Should().Be("hyperion.tests.HelloRequest -> hyperion.tests.HelloReply unary");
+            Shape(greeter, "CountUp").Should().Be("hyperion.tests.HelloRequest -> hyperion.tests.HelloReply server-streaming");
+            Shape(greeter, "JoinNames").Should().Be("hyperion.tests.HelloRequest -> hyperion.tests.HelloReply client-streaming");
+            Shape(greeter, "Chat").Should().Be("hyperion.tests.HelloRequest -> hyperion.tests.HelloReply bidi");
+            var health = r.GetProperty("describe").GetProperty("grpc.health.v1.Health");
+            Shape(health, "Check").Should().Be("grpc.health.v1.HealthCheckRequest -> grpc.health.v1.HealthCheckResponse unary");
+            Shape(health, "Watch").Should().Be("grpc.health.v1.HealthCheckRequest -> grpc.health.v1.HealthCheckResponse server-streaming");
+
+            r.GetProperty("unknown_symbol").GetString().Should().NotBe("found");
+            r.GetProperty("invoke").GetProperty("message").GetString().Should().Be("Hello reflected");
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+
+        static string Shape(System.Text.Json.JsonElement service, string method)
+        {
+            var m = service.GetProperty(method);
+            bool client = m.GetProperty("client_streaming").GetBoolean();
+            bool server = m.GetProperty("server_streaming").GetBoolean();
+            string shape = client && server ? "bidi" : client ? "client-streaming" : server ? "server-streaming" : "unary";
+            return $"{m.GetProperty("input").GetString()} -> {m.GetProperty("output").GetString()} {shape}";
+        }
+    }
+
     [Theory]
     [InlineData("hyperion.tests.Greeter")]
     [InlineData("hyperion.tests.Greeter.CountUp")]
