@@ -119,6 +119,10 @@ internal sealed class GrpcServiceBinder<TService> : ServiceBinderBase
         _host.AddService(method.ServiceName);
         _host.AddServiceType(typeof(TService));
         _host.Server.Handle("POST", method.FullName, handler.Handle);
+
+        // Its handler reads messages only asynchronously: a call may start inline before its body is all here, and on a
+        // loop transport each message resumes it on the loop (Http2Connection.BodyResume).
+        _host.Server.Routes.Find(method.FullName)!.Find("POST")!.Dispatch.ReadsBodyAsynchronously = true;
     }
 
     /// <summary>Once per method at registration: the generated base's virtual method as an open delegate (virtual dispatch kept).</summary>

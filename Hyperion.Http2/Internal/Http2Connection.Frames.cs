@@ -192,7 +192,10 @@ internal sealed partial class Http2Connection
             return;
         }
 
-        if (!stream.TryReceiveData(data, flowLength, header.HasFlag(Http2FrameFlags.EndStream), out var error))
+        Feeding(stream);
+        bool received = stream.TryReceiveData(data, flowLength, header.HasFlag(Http2FrameFlags.EndStream), out var error);
+        Feeding(null);
+        if (!received)
         {
             CreditConnectionWindow(flowLength);
             ResetStream(stream, error);
@@ -439,7 +442,10 @@ internal sealed partial class Http2Connection
             return;
         }
 
-        if (!stream.TryReceiveData(ReadOnlySequence<byte>.Empty, 0, endStream: true, out var error))
+        Feeding(stream);
+        bool received = stream.TryReceiveData(ReadOnlySequence<byte>.Empty, 0, endStream: true, out var error);
+        Feeding(null);
+        if (!received)
         {
             ResetStream(stream, error);
         }

@@ -46,6 +46,7 @@ internal sealed partial class Http2Connection
         // bodies buffered at once would allocate and drop most of theirs.
         _bodyPipeOptions ??= new PipeOptions(
             _server.MemoryPool,
+            readerScheduler: BodyScheduler,
             pauseWriterThreshold: 0,
             resumeWriterThreshold: 0,
             minimumSegmentSize: Hyperion.Internal.Infrastructure.PinnedBlockMemoryPool.BlockSize,

@@ -258,6 +258,7 @@ internal sealed partial class Http2Connection : IProtocolConnection, IH2cUpgrade
                 // Also when a frame ended the connection: such a stream then sees the connection's abort, as one
                 // started earlier in the batch does.
                 StartDeferredStreams();
+                RunResumes();
                 _batchThread = 0;
             }
 

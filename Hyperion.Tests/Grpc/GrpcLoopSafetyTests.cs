@@ -58,6 +58,60 @@ public abstract class GrpcLoopSafetyTests : TransportTests
         ts.Logs.Lines.Should().ContainSingle(l => l.EventId.Name == "RouteOffloaded");
         calls.Should().Be(3);
     }
+
+    /// <summary>
+    /// A bidi call starts inline though its body is still coming, and each message resumes its handler on the loop
+    /// (no thread hop per message), timed like the route: the message that blocks is warned and moves the method, so
+    /// the call's later messages, and later calls, run on the pool.
+    /// </summary>
+    [Fact]
+    public async Task Each_bidi_message_resumes_its_handler_on_the_loop_until_one_blocks()
+    {
+        var clock = new FakeTimeProvider();
+        await using var ts = await StartAsync(
+            s => s.AddGrpcService(new ScriptedGreeter
+            {
+                Duplex = async (requests, responses, context) =>
+                {
+                    while (await requests.MoveNext(context.CancellationToken))
+                    {
+                        string where = TransportLoop.IsLoopThread ? "loop" : "pool";
+                        if (requests.Current.Name == "slow")
+                        {
+                            clock.Advance(TimeSpan.FromMilliseconds(80)); // as if it had blocked 80 ms
+                        }
+
+                        await responses.WriteAsync(new HelloReply { Message = where });
+                    }
+                },
+            }),
+            o => o.TimeProvider = clock);
+        await using var h2 = await H2RawClient.ConnectAsync(ts.Port);
+
+        async Task<string> RoundTripAsync(int id, string name)
+        {
+            await h2.SendAsync(GrpcRaw.Data(id, GrpcRaw.Message(new HelloRequest { Name = name }), endStream: false));
+            var data = await h2.ExpectAsync(f => f.StreamId == id && f.Type == H2.Data, $"a reply on {id}");
+            return HelloReply.Parser.ParseFrom(GrpcRaw.Messages(data.Payload).Single()).Message;
+        }
+
+        // The HEADERS alone first: the call starts with none of its body here.
+        await h2.SendAsync(H2.Frame(H2.Headers, H2.EndHeaders, 1, H2.Block(GrpcRaw.Headers(GrpcRaw.Chat))));
+        (await RoundTripAsync(1, "a")).Should().Be("loop");
+        (await RoundTripAsync(1, "b")).Should().Be("loop", "each message resumes the handler on the loop");
+        ts.Logs.Lines.Should().NotContain(l => l.EventId.Name == "LoopStall");
+        (await RoundTripAsync(1, "slow")).Should().Be("loop");
+        ts.Logs.Lines.Should().ContainSingle(l => l.EventId.Name == "LoopStall")
+            .Which.Message.Should().StartWith("POST /hyperion.tests.Greeter/Chat held ").And.Contain("for 80 ms");
+        ts.Logs.Lines.Should().ContainSingle(l => l.EventId.Name == "RouteOffloaded");
+        (await RoundTripAsync(1, "c")).Should().Be("pool", "the call's next message resumes on the pool");
+
+        await h2.SendAsync(H2.Frame(H2.Headers, H2.EndHeaders, 3, H2.Block(GrpcRaw.Headers(GrpcRaw.Chat))));
+        (await RoundTripAsync(3, "d")).Should().Be("pool", "and so does a later call");
+        await h2.SendAsync(GrpcRaw.Data(1, [], endStream: true), GrpcRaw.Data(3, [], endStream: true));
+        GrpcRaw.Field((await h2.ReadResponseAsync(1)).Trailers, "grpc-status").Should().Be("0");
+        GrpcRaw.Field((await h2.ReadResponseAsync(3)).Trailers, "grpc-status").Should().Be("0");
+    }
 }
 
 public sealed class GrpcLoopSafetyTestsOnIoUring : GrpcLoopSafetyTests

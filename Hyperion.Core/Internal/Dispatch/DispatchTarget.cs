@@ -44,6 +44,13 @@ internal sealed class DispatchTarget
         }
     }
 
+    /// <summary>
+    /// Its code reads the request body only asynchronously (gRPC's handlers): it may start inline before the body is all
+    /// here, and on a loop transport each arrival of body bytes resumes it on the loop, timed like the route itself,
+    /// instead of on the thread pool (see <see cref="RequestDispatcher.RunContinuation"/>).
+    /// </summary>
+    public bool ReadsBodyAsynchronously { get; set; }
+
     /// <summary>True once the watchdog switched it to the thread pool.</summary>
     public bool Offloaded => _offloaded;
 

@@ -62,8 +62,9 @@ internal static class RequestDispatcher
         }
 
         // A synchronous read of rack.input that must wait cannot wait on the loop that delivers the body, so a
-        // request whose body is not all here yet runs on the pool, where such reads block (the same on every transport).
-        if (target.RunsOnThreadPool(server.Options.DefaultDispatch) || !env.BodyStream.IsFullyBuffered)
+        // request whose body is not all here yet runs on the pool, where such reads block (the same on every transport);
+        // unless its route reads only asynchronously.
+        if (target.RunsOnThreadPool(server.Options.DefaultDispatch) || (!env.BodyStream.IsFullyBuffered && !target.ReadsBodyAsynchronously))
         {
             return OnThreadPoolAsync(server, env, entry, routes, asteriskForm);
         }
@@ -145,6 +146,45 @@ internal static class RequestDispatcher
     {
         await Task.Yield();
         await body(state).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A continuation of an inline route that reads its body asynchronously (<see cref="DispatchTarget.ReadsBodyAsynchronously"/>),
+    /// resumed on the loop thread by the arrival of body bytes: timed for the watchdog as the route's body code (with
+    /// that allowance for its first call), so one that blocks is reported and moves the route to the pool, where its
+    /// later continuations then run.
+    /// </summary>
+    public static void RunContinuation(HyperionServer server, DispatchTarget target, Action<object?> continuation, object? state)
+    {
+        var watchdog = server.Watchdog;
+        var slot = Transport.Loops.TransportLoop.CurrentSlot;
+        t_inline = true;
+        if (!watchdog.Enabled || slot is null)
+        {
+            try
+            {
+                continuation(state);
+            }
+            finally
+            {
+                t_inline = false;
+            }
+
+            return;
+        }
+
+        long start = watchdog.Timestamp();
+        slot.Enter(target, start, streamingBody: true);
+        try
+        {
+            continuation(state);
+        }
+        finally
+        {
+            t_inline = false;
+            slot.Exit();
+            watchdog.Returned(target, start, streamingBody: true);
+        }
     }
 
     /// <summary>True while a callback runs inline (any transport, the in-process client too): a read of rack.input here must not wait.</summary>
