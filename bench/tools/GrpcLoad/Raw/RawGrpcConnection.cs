@@ -763,6 +763,7 @@ internal sealed class RawGrpcConnection : IDisposable
         _closed ??= why;
         _dead = true;
         _outLength = 0;
+        _stampOnFlush.Clear();
         FailAll(why);
         _socket.Close();
     }
