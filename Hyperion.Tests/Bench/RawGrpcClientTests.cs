@@ -1,9 +1,12 @@
+using System.Net;
+using System.Net.Sockets;
 using Google.Protobuf;
 using Grpc.Core;
 using GrpcLoad;
 using Hyperion.Grpc;
 using Hyperion.Samples.Greet;
 using Hyperion.Tests.Grpc;
+using Hyperion.Tests.Http2;
 using Hyperion.Tests.Infrastructure;
 using TestProtos = Hyperion.Tests.Grpc.Protos;
 
@@ -126,7 +129,8 @@ public class RawGrpcClientTests
     public async Task Bidi_calls_that_last_the_whole_run_end_with_grpc_status_0()
     {
         // Rounds 0 (bench/grpc.sh's shape): each slot keeps one call until the run ends, then half-closes and reads the
-        // trailers; however short the run, every call makes at least its first round trip.
+        // trailers; however short the run (or late a connection's thread), every slot makes one call and every call
+        // at least its first round trip.
         await using var ts = await StartAsync();
 
         var result = await RunAsync(ts, GreeterPlans.For("bidi", messages: 0, rounds: 0), connections: 2, concurrency: 4, calls: 0, duration: TimeSpan.FromMilliseconds(100));
@@ -154,6 +158,100 @@ public class RawGrpcClientTests
 
         result.Statuses.Should().Equal(new Dictionary<string, long> { ["client:bad-reply"] = 2 });
         result.Messages.Should().Be(4);
+    }
+
+    [Fact]
+    public async Task Unary_calls_count_one_reply_each()
+    {
+        await using var ts = await StartAsync();
+
+        var result = await RunAsync(ts, GreeterPlans.For("unary", messages: 0, rounds: 0), connections: 2, concurrency: 8, calls: 64);
+
+        result.Statuses.Should().Equal(new Dictionary<string, long> { ["OK"] = 64 });
+        result.Messages.Should().Be(64);
+    }
+
+    public enum PeerEnd
+    {
+        Close,
+        GoAway,
+        Reset,
+    }
+
+    [Theory]
+    [InlineData(PeerEnd.Close, "client:connection-lost")]
+    [InlineData(PeerEnd.GoAway, "client:goaway")]
+    [InlineData(PeerEnd.Reset, "rst-stream:2")]
+    public async Task A_call_ended_by_the_connection_or_the_server_resetting_it_is_an_error(PeerEnd end, string status)
+    {
+        // A scripted HTTP/2 peer: SETTINGS, then on the client's first HEADERS (stream 1) it closes the connection,
+        // sends GOAWAY with last stream 0 (stream 1 was not processed, RFC 9113 §6.8) or RST_STREAM INTERNAL_ERROR.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var peer = Task.Run(async () =>
+        {
+            using Socket socket = await listener.AcceptSocketAsync();
+            await socket.SendAsync(H2.Frame(H2.Settings, 0, 0, []));
+            await ReadUntilHeadersAsync(socket);
+            switch (end)
+            {
+                case PeerEnd.Close:
+                    socket.Close();
+                    return;
+                case PeerEnd.GoAway:
+                    await socket.SendAsync(H2.Frame(H2.GoAway, 0, 0, [.. H2.U32(0), .. H2.U32(H2.NoError)]));
+                    break;
+                case PeerEnd.Reset:
+                    await socket.SendAsync(H2.Frame(H2.RstStream, 0, 1, H2.U32(H2.InternalError)));
+                    break;
+            }
+
+            // Open until the client is done with it.
+            var sink = new byte[4096];
+            while (await socket.ReceiveAsync(sink) > 0)
+            {
+            }
+        });
+        var url = new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/");
+
+        var result = await Task.Run(() =>
+        {
+            using var run = new RawGrpcRun(url, GreeterPlans.For("server-stream", messages: 100, rounds: 0), connections: 1, concurrency: 1);
+            return run.Run(Cap, callLimit: 1, serverPid: 0);
+        });
+        await peer.WaitAsync(Cap);
+
+        result.Statuses.Should().Equal(new Dictionary<string, long> { [status] = 1 });
+        result.Calls.Should().Be(1);
+    }
+
+    // Reads the client's preface and frames until a HEADERS frame has arrived.
+    private static async Task ReadUntilHeadersAsync(Socket socket)
+    {
+        var buffer = new List<byte>();
+        var chunk = new byte[4096];
+        int at = H2RawClient.Preface.Length;
+        while (true)
+        {
+            while (buffer.Count >= at + 9)
+            {
+                int length = (buffer[at] << 16) | (buffer[at + 1] << 8) | buffer[at + 2];
+                if (buffer[at + 3] == H2.Headers)
+                {
+                    return;
+                }
+
+                at += 9 + length;
+            }
+
+            int n = await socket.ReceiveAsync(chunk);
+            if (n == 0)
+            {
+                throw new InvalidOperationException("the client closed before sending HEADERS");
+            }
+
+            buffer.AddRange(chunk.AsSpan(0, n));
+        }
     }
 
     private static RawCallPlan CountUp(int replies, int asked) => new()

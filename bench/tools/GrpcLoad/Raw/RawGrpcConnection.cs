@@ -135,7 +135,7 @@ internal sealed class RawGrpcConnection : IDisposable
         _end = end;
         _now = Stopwatch.GetTimestamp();
         _idleSlots = Concurrency;
-        StartCalls();
+        StartCalls(first: true);
         Flush();
         long nextCheck = _now + CheckTicks;
         while (!_dead && (_streams.Count > 0 || _idleSlots > 0))
@@ -147,7 +147,7 @@ internal sealed class RawGrpcConnection : IDisposable
                 nextCheck = _now + CheckTicks;
             }
 
-            StartCalls();
+            StartCalls(first: false);
             Flush();
         }
 
@@ -188,19 +188,20 @@ internal sealed class RawGrpcConnection : IDisposable
 
     // ---- calls --------------------------------------------------------------------------------------------------
 
-    private void StartCalls()
+    /// <param name="first">
+    /// The run's first calls start even if its end has passed (a thread scheduled late on a busy core): every slot
+    /// makes at least one call per run, so a run's call count does not depend on thread start-up.
+    /// </param>
+    private void StartCalls(bool first)
     {
         while (_idleSlots > 0)
         {
             if (_closed is not null)
             {
-                // A slot that cannot call any more is an error: the run must not quietly lose load.
-                if (_now < _end)
+                // A call this connection can no longer make is an error: the run must not quietly lose load.
+                for (int i = 0; i < _idleSlots && (_now < _end || first) && _budget.TryTake(); i++)
                 {
-                    for (int i = 0; i < _idleSlots; i++)
-                    {
-                        _stats.Finish(_closed);
-                    }
+                    _stats.Finish(_closed);
                 }
 
                 _idleSlots = 0;
@@ -212,7 +213,7 @@ internal sealed class RawGrpcConnection : IDisposable
                 return;   // SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 §5.1.2): wait for a stream to close
             }
 
-            if (_now >= _end || !_budget.TryTake())
+            if ((_now >= _end && !first) || !_budget.TryTake())
             {
                 _idleSlots = 0;
                 return;
