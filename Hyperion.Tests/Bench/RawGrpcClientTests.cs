@@ -23,12 +23,21 @@ public class RawGrpcClientTests
 
     private static Task<TestServer> StartAsync() => TestServer.StartAsync(s => s.AddGrpcService(new GreeterService()));
 
+    // The run blocks its thread until its connections' threads end: a dedicated one, so the in-process server's
+    // handlers never wait for the thread pool to grow.
+    private static Task<LoadResult> RunAsync(Uri url, RawCallPlan plan, int connections, int concurrency, long calls, TimeSpan? duration = null)
+        => Task.Factory.StartNew(
+            () =>
+            {
+                using var run = new RawGrpcRun(url, plan, connections, concurrency);
+                return run.Run(duration ?? Cap, calls, serverPid: 0);
+            },
+            CancellationToken.None,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+
     private static Task<LoadResult> RunAsync(TestServer server, RawCallPlan plan, int connections, int concurrency, long calls, TimeSpan? duration = null)
-        => Task.Run(() =>
-        {
-            using var run = new RawGrpcRun(server.BaseAddress, plan, connections, concurrency);
-            return run.Run(duration ?? Cap, calls, serverPid: 0);
-        });
+        => RunAsync(server.BaseAddress, plan, connections, concurrency, calls, duration);
 
     [Fact]
     public async Task A_server_stream_call_counts_exactly_the_100_replies_the_bench_asks_for()
@@ -171,6 +180,48 @@ public class RawGrpcClientTests
         result.Messages.Should().Be(64);
     }
 
+    [Fact]
+    public async Task Calls_wait_for_the_servers_stream_limit()
+    {
+        // Two streams at a time (SETTINGS_MAX_CONCURRENT_STREAMS, RFC 9113 §5.1.2) for eight slots: a stream over the
+        // limit would be refused (RST_STREAM REFUSED_STREAM) and counted as an error.
+        await using var ts = await TestServer.StartAsync(s =>
+        {
+            s.UseHttp2(new Http2Options { MaxConcurrentStreams = 2 });
+            s.AddGrpcService(new GreeterService());
+        });
+
+        var result = await RunAsync(ts, GreeterPlans.For("bidi", messages: 0, rounds: 10), connections: 1, concurrency: 8, calls: 8);
+
+        result.Statuses.Should().Equal(new Dictionary<string, long> { ["OK"] = 8 });
+        result.Messages.Should().Be(80);
+    }
+
+    [Fact]
+    public async Task Requests_wait_for_the_servers_connection_window()
+    {
+        // Eight 10,005-byte requests in flight need 80,040 bytes of a 65,535-byte connection window (RFC 9113 §6.9):
+        // the seventh and eighth wait for the server's WINDOW_UPDATE instead of overrunning it.
+        await using var ts = await TestServer.StartAsync(s =>
+        {
+            s.UseHttp2(new Http2Options { InitialConnectionWindowSize = 65_535 });
+            s.AddGrpcService(new GreeterService());
+        });
+        string name = new('x', 10_000);
+        var plan = new RawCallPlan
+        {
+            Kind = RawCallKind.Unary,
+            Path = "/" + Greeter.Descriptor.FullName + "/SayHello",
+            Request = new HelloRequest { Name = name }.ToByteArray(),
+            ExpectedReply = new HelloReply { Message = "Hello, " + name }.ToByteArray(),
+        };
+
+        var result = await RunAsync(ts, plan, connections: 1, concurrency: 8, calls: 32);
+
+        result.Statuses.Should().Equal(new Dictionary<string, long> { ["OK"] = 32 });
+        result.Messages.Should().Be(32);
+    }
+
     public enum PeerEnd
     {
         Close,
@@ -214,11 +265,7 @@ public class RawGrpcClientTests
         });
         var url = new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/");
 
-        var result = await Task.Run(() =>
-        {
-            using var run = new RawGrpcRun(url, GreeterPlans.For("server-stream", messages: 100, rounds: 0), connections: 1, concurrency: 1);
-            return run.Run(Cap, callLimit: 1, serverPid: 0);
-        });
+        var result = await RunAsync(url, GreeterPlans.For("server-stream", messages: 100, rounds: 0), connections: 1, concurrency: 1, calls: 1);
         await peer.WaitAsync(Cap);
 
         result.Statuses.Should().Equal(new Dictionary<string, long> { [status] = 1 });
