@@ -245,6 +245,7 @@ internal sealed class RawGrpcConnection : IDisposable
         }
 
         WriteFrame(Headers, EndHeaders, s.Id, _block.WrittenSpan);
+        _stampOnFlush.Add(s);   // the call starts with its HEADERS, even if its DATA must wait for window
         if (_plan.Kind == RawCallKind.Bidi)
         {
             s.AwaitingReply = true;
