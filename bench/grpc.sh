@@ -62,6 +62,7 @@ done
 need_tool h2load nghttp2-client
 need_tool curl curl
 need_tool openssl openssl
+need_tool ss iproute2
 HGRPC_BIN="$BENCH_DIR/HyperionGrpc/bin/Release/net10.0/HyperionGrpc"
 KGRPC_BIN="$BENCH_DIR/peers/KestrelGrpc/bin/Release/net10.0/KestrelGrpc"
 LOAD_BIN="$BENCH_DIR/tools/GrpcLoad/bin/Release/net10.0/GrpcLoad"
@@ -87,6 +88,11 @@ REPLY_BYTES=19
 SAYHELLO=/hyperion.samples.greet.Greeter/SayHello
 
 # ---- servers -------------------------------------------------------------------------------------------------------
+# Hyperion listens with SO_REUSEPORT, so a port another process already holds would be shared with it without an
+# error, and part of every row's load would go there (the raw client then counts its answers as errors).
+for port in 18281 18282 18283 18284 $([ $full = 1 ] && echo 18285 18286) 18287 18288; do
+  [ -z "$(ss -Hltn "sport = :$port")" ] || die "port $port is already in use (ss -ltnp \"sport = :$port\")"
+done
 declare -A T   # key -> "label server transport h2c_port tls_port pid"
 start_hgrpc() { # start_hgrpc <key> <transport> <h2c port> <tls port>
   DOTNET_TieredPGO=1 start_pinned "$BENCH_TMP/$1.log" "$HGRPC_BIN" --h2c-port "$3" --tls-port "$4" "${TLS_ARGS[@]}" --transport "$2" --loops 1
