@@ -15,9 +15,17 @@
 #        unary-h2c   h2load -c50 -m10, a pre-framed SayHello body (-d), http://  (h2load counts HTTP 200 only, so a
 #        unary-tls   the same over https://    call is an error unless its 19 reply bytes arrived: DATA bytes / 19)
 #        unary-net   GrpcLoad --mode unary (Grpc.Net.Client, 4 connections x 16 calls): errors by grpc-status
-#        stream      GrpcLoad --mode server-stream, SayHellos with 100 replies per call: messages/s, latency per call
-#        bidi        GrpcLoad --mode bidi, Chat ping-pong (64 calls, one request then its reply): latency per round trip
-#      recording p50/p95/p99, server CPU over the trial (calls per server CPU-second) and the client's CPU;
+#        stream      GrpcLoad --client raw --mode server-stream, SayHellos with 100 replies per call, 4 connections x 16
+#                    calls: messages/s, latency per call
+#        bidi        GrpcLoad --client raw --mode bidi, Chat ping-pong, 4 connections x 32 calls (each the whole trial,
+#                    one request then its reply, repeated): round trips/s, latency per round trip
+#      The stream and bidi rows use GrpcLoad's own HTTP/2 client (bench/tools/GrpcLoad/Raw): Grpc.Net.Client spends
+#      ~4-5 us of client CPU per streamed message and ~13-18 us per round trip, so on one client core it, not the
+#      server, was the limit; the raw client spends well under 1 us and 1-3 us (busy-machine figures). It judges every
+#      call by its trailers' grpc-status, its reply count (exactly 100) and the replies' bytes; RST_STREAM, GOAWAY and
+#      a lost connection are errors too.
+#      recording p50/p95/p99, server CPU over the trial (calls per server CPU-second) and the client's CPU; a row whose
+#      load generator used >= CLIENT_BOUND_PCT of its core is flagged CLIENT-BOUND (compare per server CPU-second there);
 #   6. allocation per unary call: SIGUSR2 makes each server print GC.GetTotalAllocatedBytes(true); read before and
 #      after ALLOC_CALLS h2load calls (-c4 -m10, h2c), ALLOC_TRIALS times, median;
 #   7. prints the tables and ratios and writes bench/results/<UTC time>-grpc.md and .csv.
@@ -46,7 +54,7 @@ while [ $# -gt 0 ]; do
     --duration) DURATION=$2; shift 2 ;;
     --warmup) WARMUP=$2; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (try --help)" ;;
   esac
 done
@@ -54,6 +62,7 @@ done
 need_tool h2load nghttp2-client
 need_tool curl curl
 need_tool openssl openssl
+need_tool ss iproute2
 HGRPC_BIN="$BENCH_DIR/HyperionGrpc/bin/Release/net10.0/HyperionGrpc"
 KGRPC_BIN="$BENCH_DIR/peers/KestrelGrpc/bin/Release/net10.0/KestrelGrpc"
 LOAD_BIN="$BENCH_DIR/tools/GrpcLoad/bin/Release/net10.0/GrpcLoad"
@@ -79,6 +88,11 @@ REPLY_BYTES=19
 SAYHELLO=/hyperion.samples.greet.Greeter/SayHello
 
 # ---- servers -------------------------------------------------------------------------------------------------------
+# Hyperion listens with SO_REUSEPORT, so a port another process already holds would be shared with it without an
+# error, and part of every row's load would go there (the raw client then counts its answers as errors).
+for port in 18281 18282 18283 18284 $([ $full = 1 ] && echo 18285 18286) 18287 18288; do
+  [ -z "$(ss -Hltn "sport = :$port")" ] || die "port $port is already in use (ss -ltnp \"sport = :$port\")"
+done
 declare -A T   # key -> "label server transport h2c_port tls_port pid"
 start_hgrpc() { # start_hgrpc <key> <transport> <h2c port> <tls port>
   DOTNET_TieredPGO=1 start_pinned "$BENCH_TMP/$1.log" "$HGRPC_BIN" --h2c-port "$3" --tls-port "$4" "${TLS_ARGS[@]}" --transport "$2" --loops 1
@@ -123,8 +137,8 @@ grpcload_cmd() { # grpcload_cmd <mode> <url> <duration> [client warm-up] [server
   local shape
   case $1 in
     unary) shape="--connections 4 --concurrency 16" ;;
-    server-stream) shape="--connections 4 --concurrency 4 --messages 100" ;;
-    bidi) shape="--connections 4 --concurrency 16" ;;
+    server-stream) shape="--client raw --connections 4 --concurrency 16 --messages 100" ;;
+    bidi) shape="--client raw --connections 4 --concurrency 32" ;;
     *) shape="" ;;
   esac
   echo "$LOAD_BIN" --url "$2" --mode "$1" $shape --duration "$3" --warmup "${4:-0}" ${5:+--server-pid $5}
@@ -227,7 +241,7 @@ stop_all
   echo
   echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r); .NET $(dotnet --version 2>/dev/null); $(h2load --version 2>&1 | head -1); servers on cores $SERVER_CPUS, load generator on $CLIENT_CPUS; warm-up ${WARMUP}s per server; $TRIALS trials of ${DURATION}s per row, interleaved; code at $(git -C "$REPO_DIR" describe --always --dirty 2>/dev/null || echo unknown)."
   echo
-  echo "Commands: unary-h2c/-tls \`$(h2load_cmd 'URL' "$DURATION" | sed "s|$UNARY_BODY|sayhello.bin|")\` (body: 00 00000007 0a05 776f726c64); unary-net/stream/bidi \`$(grpcload_cmd MODE URL "$DURATION" "$CLIENT_WARMUP" PID | sed "s|$LOAD_BIN|GrpcLoad|")\` with the shapes in bench/grpc.sh."
+  echo "Commands: unary-h2c/-tls \`$(h2load_cmd 'URL' "$DURATION" | sed "s|$UNARY_BODY|sayhello.bin|")\` (body: 00 00000007 0a05 776f726c64); $(for m in unary-net:unary stream:server-stream bidi:bidi; do printf '%s `%s`; ' "${m%%:*}" "$(grpcload_cmd "${m#*:}" URL "$DURATION" "$CLIENT_WARMUP" PID | sed "s|$LOAD_BIN|GrpcLoad|")"; done | sed 's/; $/./')"
   [ $quick = 1 ] && { echo; echo "**--quick run: short warm-up and trials; these numbers only show the harness works.**"; }
   echo
 } >"$md_out.head"

@@ -74,8 +74,8 @@ ROWS = {
     "unary-h2c": ("calls", "unary calls/s, h2load over h2c"),
     "unary-tls": ("calls", "unary calls/s, h2load over TLS"),
     "unary-net": ("calls", "unary calls/s, Grpc.Net.Client over h2c"),
-    "stream": ("messages", "server-streaming messages/s (100 per call), Grpc.Net.Client over h2c"),
-    "bidi": ("messages", "bidi ping-pong round trips/s, Grpc.Net.Client over h2c"),
+    "stream": ("messages", "server-streaming messages/s (100 per call), GrpcLoad's raw HTTP/2 client over h2c"),
+    "bidi": ("messages", "bidi ping-pong round trips/s, GrpcLoad's raw HTTP/2 client over h2c"),
 }
 TARGET_RATIO = 1.5
 
@@ -102,6 +102,7 @@ def report(csv_path, alloc_path, md_path, client_threshold):
         per_cpu = [float(t[count_key]) / float(t["server_cpu_s"]) for t in trials if float(t["server_cpu_s"]) > 0]
         server_pct = [100 * float(t["server_cpu_s"]) / float(t["elapsed_s"]) for t in trials if float(t["elapsed_s"]) > 0]
         client_pct = [100 * float(t["client_cpu_s"]) / float(t["elapsed_s"]) for t in trials if float(t["elapsed_s"]) > 0]
+        client_us = [1e6 * float(t["client_cpu_s"]) / float(t[count_key]) for t in trials if float(t[count_key]) > 0]
         s = {
             "row": row, "target": target, "server": trials[0]["server"], "unit": unit, "n": len(trials),
             "median": statistics.median(rates), "min": min(rates), "max": max(rates),
@@ -111,6 +112,7 @@ def report(csv_path, alloc_path, md_path, client_threshold):
             "per_cpu": statistics.median(per_cpu) if per_cpu else float("nan"),
             "server_cpu": statistics.median(server_pct) if server_pct else float("nan"),
             "client_cpu": statistics.median(client_pct) if client_pct else float("nan"),
+            "client_us": statistics.median(client_us) if client_us else float("nan"),
         }
         flags = []
         if s["client_cpu"] >= client_threshold:
@@ -125,8 +127,8 @@ def report(csv_path, alloc_path, md_path, client_threshold):
     out.append(f"Run {meta.get('run_id', '?')}: {len(rows)} trials of {meta.get('duration_s', '?')} s, interleaved per row; "
                f"CLIENT-BOUND = the load generator used >= {client_threshold:.0f}% of its core.")
     out.append("")
-    out.append("| row | target | median rate | min–max | p50 | p95 | p99 | errors | server CPU | per server CPU-s | client CPU | flag |")
-    out.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    out.append("| row | target | median rate | min–max | p50 | p95 | p99 | errors | server CPU | per server CPU-s | client CPU | client CPU per call/msg | flag |")
+    out.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for row in order:
         for (r, target), s in summary.items():
             if r != row:
@@ -134,12 +136,15 @@ def report(csv_path, alloc_path, md_path, client_threshold):
             unit = "calls/s" if s["unit"] == "calls" else "msg/s"
             out.append(f"| {row} | {target} | {fmt_rate(s['median'])} {unit} | {fmt_rate(s['min'])}–{fmt_rate(s['max'])} | "
                        f"{fmt_ms(s['p50'])} | {fmt_ms(s['p95'])} | {fmt_ms(s['p99'])} | {s['errors']} | {s['server_cpu']:.0f}% | "
-                       f"{fmt_rate(s['per_cpu'])} | {s['client_cpu']:.0f}% | {s['flags']} |")
+                       f"{fmt_rate(s['per_cpu'])} | {s['client_cpu']:.0f}% | {s['client_us']:.2f} µs | {s['flags']} |")
 
     out.append("")
     out.append("Rows: " + "; ".join(f"{k}: {v[1]}" for k, v in ROWS.items() if k in order) + ". "
                "Errors: h2load rows count a call without its reply message (DATA bytes / 19) and h2load's failures; "
-               "Grpc.Net.Client rows count every call whose grpc-status was not OK.")
+               "the GrpcLoad rows count every call whose grpc-status was not OK, and the raw client's rows also a call "
+               "with another reply count or other reply bytes than expected, without trailers, or ended by RST_STREAM, "
+               "GOAWAY or a lost connection. Client CPU per call/msg: the load generator's CPU time per unit of the "
+               "row's rate (a unary call, a streamed message, a round trip).")
     out.append("")
     out.append("Ratios of medians against Kestrel + Grpc.AspNetCore in the same run:")
     out.append("")

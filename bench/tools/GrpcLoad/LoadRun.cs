@@ -91,15 +91,6 @@ internal sealed class LoadRun : IDisposable
         }
     }
 
-    /// <summary>A shared count of calls still to start when the run is bounded by calls rather than time.</summary>
-    private sealed class CallBudget(long limit)
-    {
-        private readonly bool _bounded = limit > 0;
-        private long _left = limit;
-
-        public bool TryTake() => !_bounded || Interlocked.Decrement(ref _left) >= 0;
-    }
-
     /// <summary>One sequence of calls, one after another; its counts are merged after the run.</summary>
     private sealed class Worker(Greeter.GreeterClient client, int messages, long end, CallBudget budget)
     {

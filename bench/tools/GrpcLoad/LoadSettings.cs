@@ -7,6 +7,12 @@ internal sealed class LoadSettings
 
     public string Mode { get; set; } = "unary";
 
+    /// <summary>"net" (Grpc.Net.Client) or "raw" (<see cref="RawGrpcRun"/>).</summary>
+    public string Client { get; set; } = "net";
+
+    /// <summary>Raw bidi: round trips per call (0: each call lasts the whole run).</summary>
+    public int Rounds { get; set; }
+
     public int Connections { get; set; } = 4;
 
     public int Concurrency { get; set; } = 16;
