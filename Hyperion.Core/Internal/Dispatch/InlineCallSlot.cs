@@ -12,6 +12,15 @@ internal sealed class InlineCallSlot(string threadName)
 
     public string ThreadName { get; } = threadName;
 
+    /// <summary>The loop thread's id for <see cref="CpuWaitClock.OfThread"/>, set as the watchdog starts watching it.</summary>
+    public int ThreadId { get; set; }
+
+    /// <summary>The loop thread's CPU wait as of shortly before its current call (see <see cref="LoopWatchdog.Begin"/>).</summary>
+    public CpuWaitMark Mark { get; } = new();
+
+    /// <summary>Monitor only: the loop thread's CPU time at the monitor's last look at a call past its limit (<see cref="CpuWaitClock.IsWaitingNow"/>).</summary>
+    public long MonitorCpu;
+
     public DispatchTarget? Target { get; private set; }
 
     public long Start { get; private set; }

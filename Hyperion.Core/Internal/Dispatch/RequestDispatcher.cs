@@ -73,7 +73,7 @@ internal static class RequestDispatcher
         long start = 0;
         if (watchdog.Enabled)
         {
-            start = watchdog.Timestamp();
+            start = watchdog.Begin(slot);
             slot?.Enter(target, start);
         }
 
@@ -88,7 +88,7 @@ internal static class RequestDispatcher
             if (watchdog.Enabled)
             {
                 slot?.Exit();
-                watchdog.Returned(target, start);
+                watchdog.Returned(target, start, slot);
             }
         }
     }
@@ -121,7 +121,7 @@ internal static class RequestDispatcher
             return body(writer);
         }
 
-        long start = watchdog.Timestamp();
+        long start = watchdog.Begin(slot);
         slot.Enter(target, start, streamingBody: true);
         try
         {
@@ -130,7 +130,7 @@ internal static class RequestDispatcher
         finally
         {
             slot.Exit();
-            watchdog.Returned(target, start, streamingBody: true);
+            watchdog.Returned(target, start, slot, streamingBody: true);
         }
     }
 
