@@ -368,6 +368,8 @@ public abstract class DispatchModeTests : TransportTests
         public override long CurrentThread() => Interlocked.Read(ref _ms);
 
         public override long OfThread(int threadId) => Interlocked.Read(ref _ms);
+
+        public override long OngoingWait(InlineCallSlot slot, long now) => 0;
     }
 
     private sealed class WhereHandler : IRequestHandler

@@ -26,6 +26,47 @@ public sealed class ThreadSchedStatTests
     }
 
     [Fact]
+    public void A_running_thread_is_runnable_and_a_blocked_one_is_not()
+    {
+        if (!OperatingSystem.IsLinux() || !File.Exists("/proc/thread-self/schedstat"))
+        {
+            return;
+        }
+
+        ThreadSchedStat.IsRunnable(ThreadSchedStat.CurrentThreadId()).Should().BeTrue("it is running this very read");
+        int tid = 0;
+        using var started = new ManualResetEventSlim();
+        using var release = new ManualResetEvent(false);
+        var thread = new Thread(() =>
+        {
+            tid = ThreadSchedStat.CurrentThreadId();
+            started.Set();
+            release.WaitOne(TimeSpan.FromSeconds(10)); // a kernel wait: the thread sleeps
+        });
+        thread.Start();
+        try
+        {
+            started.Wait(TimeSpan.FromSeconds(10)).Should().BeTrue();
+            bool runnable = true;
+            for (int i = 0; i < 500 && runnable; i++)
+            {
+                runnable = ThreadSchedStat.IsRunnable(Volatile.Read(ref tid));
+                if (runnable)
+                {
+                    Thread.Sleep(10); // it may not have reached its wait yet
+                }
+            }
+
+            runnable.Should().BeFalse("a thread blocked in a wait is asleep, not waiting for a CPU");
+        }
+        finally
+        {
+            release.Set();
+            thread.Join();
+        }
+    }
+
+    [Fact]
     public void A_thread_that_does_not_exist_has_no_number()
     {
         ThreadSchedStat.RunDelayNanoseconds(int.MaxValue).Should().Be(-1);

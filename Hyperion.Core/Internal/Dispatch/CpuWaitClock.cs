@@ -25,19 +25,25 @@ internal class CpuWaitClock
     public virtual long OfThread(int threadId) => threadId == 0 ? -1 : WithPauses(Native.ThreadSchedStat.RunDelayNanoseconds(threadId));
 
     /// <summary>
-    /// True when thread <paramref name="threadId"/> waits for a CPU right now: runnable, and no CPU time used since the
-    /// last look (<paramref name="lastCpu"/>, updated). Such a wait is not in <see cref="OfThread"/> until the thread runs again.
+    /// Monitor: an upper bound on how long the loop thread of <paramref name="slot"/> may have been waiting for a CPU
+    /// right now (<paramref name="now"/>), which <see cref="OfThread"/> counts only once the thread runs again: 0 unless
+    /// it is runnable; else the time since the look before the one that last saw its CPU time move.
     /// </summary>
-    public virtual bool IsWaitingNow(int threadId, ref long lastCpu)
+    public virtual long OngoingWait(InlineCallSlot slot, long now)
     {
-        if (threadId == 0 || !Native.ThreadSchedStat.TryRead(threadId, out long cpu, out _))
+        if (slot.ThreadId == 0 || !Native.ThreadSchedStat.TryRead(slot.ThreadId, out long cpu, out _))
         {
-            return false;
+            return 0;
         }
 
-        bool ran = cpu != lastCpu;
-        lastCpu = cpu;
-        return !ran && Native.ThreadSchedStat.IsRunnable(threadId);
+        if (cpu != slot.MonitorCpu)
+        {
+            slot.MonitorCpu = cpu;
+            slot.MonitorRanAfter = slot.MonitorLook;
+        }
+
+        slot.MonitorLook = now;
+        return Native.ThreadSchedStat.IsRunnable(slot.ThreadId) ? now - slot.MonitorRanAfter : 0;
     }
 
     /// <summary>A GC suspends every managed thread; the thread is then asleep, which its run delay does not count.</summary>
@@ -52,6 +58,6 @@ internal class CpuWaitClock
 
         public override long OfThread(int threadId) => -1;
 
-        public override bool IsWaitingNow(int threadId, ref long lastCpu) => false;
+        public override long OngoingWait(InlineCallSlot slot, long now) => 0;
     }
 }

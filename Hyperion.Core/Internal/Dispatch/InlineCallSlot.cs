@@ -18,8 +18,14 @@ internal sealed class InlineCallSlot(string threadName)
     /// <summary>The loop thread's CPU wait as of shortly before its current call (see <see cref="LoopWatchdog.Begin"/>).</summary>
     public CpuWaitMark Mark { get; } = new();
 
-    /// <summary>Monitor only: the loop thread's CPU time at the monitor's last look at a call past its limit (<see cref="CpuWaitClock.IsWaitingNow"/>).</summary>
+    /// <summary>Monitor only (<see cref="CpuWaitClock.OngoingWait"/>): when it last looked at the loop thread, its CPU time then, and a time after which the thread is known to have run.</summary>
+    public long MonitorLook;
+
+    /// <inheritdoc cref="MonitorLook"/>
     public long MonitorCpu;
+
+    /// <inheritdoc cref="MonitorLook"/>
+    public long MonitorRanAfter;
 
     public DispatchTarget? Target { get; private set; }
 

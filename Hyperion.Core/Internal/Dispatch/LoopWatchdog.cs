@@ -196,8 +196,8 @@ internal sealed class LoopWatchdog
                 continue;
             }
 
-            // Looked at on every tick a call is running, so "has not run since the last look" spans one interval.
-            bool waitingNow = CpuWait.IsWaitingNow(slot.ThreadId, ref slot.MonitorCpu);
+            // Looked at on every tick a call runs, so the bound on a wait still in progress is about one interval.
+            long ongoing = CpuWait.OngoingWait(slot, now);
             long limit = LimitFor(target, body);
             if (now - start <= limit)
             {
@@ -205,9 +205,9 @@ internal sealed class LoopWatchdog
             }
 
             // A loop that is runnable but not running (the machine is busy) holds nothing: look again on the next tick.
-            // Its current wait counts only once it runs again, so one that has not run since the last look waits too.
+            // The kernel counts a wait once the thread runs again, so one that may be waiting right now is given that too.
             long waited = Waited(markWait, CpuWait.OfThread(slot.ThreadId), now - start);
-            if (now - start - waited <= limit || waitingNow)
+            if (now - start - waited - ongoing <= limit)
             {
                 continue;
             }
