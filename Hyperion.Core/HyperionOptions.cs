@@ -212,7 +212,8 @@ public sealed class HyperionOptions
     /// How long an inline callback (route, app, middleware chain) may hold its thread before the watchdog logs one
     /// Warning naming the route (and, with <see cref="OffloadBlockingRoutes"/>, moves it to the thread pool). On the
     /// io_uring and epoll loops the warning comes while the callback still runs. A route's first call may take ten
-    /// times as long (it includes JIT compilation and first-use setup). Null turns the watchdog off. Default: 50 ms.
+    /// times as long (it includes JIT compilation and first-use setup). Time the thread waited for a CPU or a GC meanwhile
+    /// is not counted (Linux). Null turns the watchdog off. Default: 50 ms.
     /// </summary>
     public TimeSpan? LoopStallThreshold { get; set; } = TimeSpan.FromMilliseconds(50);
 

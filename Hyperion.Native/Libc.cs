@@ -77,6 +77,12 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     public static partial nint Read(int fd, void* buf, nuint count);
 
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true)]
+    public static partial int Open(byte* path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "gettid")]
+    public static partial int GetTid();
+
     [LibraryImport("libc", EntryPoint = "sendfile64", SetLastError = true)]
     public static partial nint SendFile(int outFd, int inFd, long* offset, nuint count);
 
@@ -101,6 +107,7 @@ internal static unsafe partial class Libc
     public const int FGetFl = 3;
     public const int FSetFl = 4;
     public const int ONonblock = 0x800;
+    public const int ORdonlyCloexec = 0x80000;
 
     public static int LastErrno => Marshal.GetLastPInvokeError();
 

@@ -243,6 +243,13 @@ stop_all
   echo
   echo "Commands: unary-h2c/-tls \`$(h2load_cmd 'URL' "$DURATION" | sed "s|$UNARY_BODY|sayhello.bin|")\` (body: 00 00000007 0a05 776f726c64); $(for m in unary-net:unary stream:server-stream bidi:bidi; do printf '%s `%s`; ' "${m%%:*}" "$(grpcload_cmd "${m#*:}" URL "$DURATION" "$CLIENT_WARMUP" PID | sed "s|$LOAD_BIN|GrpcLoad|")"; done | sed 's/; $/./')"
   [ $quick = 1 ] && { echo; echo "**--quick run: short warm-up and trials; these numbers only show the harness works.**"; }
+  # A route the loop watchdog moved to the thread pool (LoopStall/RouteOffloaded) is served with a thread hop per
+  # call from then on: the rows after it measure that, not the inline path. Say so instead of letting it pass.
+  for key in $KEYS; do
+    read -r label server transport h2c tls pid <<<"${T[$key]}"
+    [ "$server" = hyperion ] || continue
+    grep -h 'LoopStall\|Hyperion\[4[01]\]' "$BENCH_TMP/$key.log" 2>/dev/null | sed "s/^/**WARNING $label:** /; s/\$/  /"
+  done
   echo
 } >"$md_out.head"
 /usr/bin/python3 "$BENCH_DIR/grpc_report.py" report "$csv_out" "$alloc_out" "$md_out.body" "$CLIENT_BOUND_PCT"

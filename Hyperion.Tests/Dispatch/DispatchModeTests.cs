@@ -254,6 +254,96 @@ public abstract class DispatchModeTests : TransportTests
         ts.Logs.Lines.Should().ContainSingle(l => l.EventId.Name == "LoopStall", "the return of the reported call adds no second line");
     }
 
+    /// <summary>
+    /// Time its thread spent waiting for a CPU (or a GC) is not the route's: a fast route preempted on a busy machine
+    /// stays inline, and a slow one is charged only what it held. Before this, one preempted call on a loaded bench
+    /// machine moved a gRPC route to the pool for good (about 750 B and a thread hop more per call).
+    /// </summary>
+    protected async Task Time_the_thread_waited_for_a_CPU_is_not_held_against_the_route(bool http2)
+    {
+        var clock = new FakeTimeProvider();
+        var wait = new FakeCpuWait();
+        await using var ts = await StartAsync(s =>
+        {
+            if (http2)
+            {
+                s.UseHttp2();
+            }
+
+            s.Handle("GET", "/preempted", _ =>
+            {
+                string where = Where();
+                wait.Add(75);                                 // 75 ms off the CPU (first: the monitor ticks as the clock moves)
+                clock.Advance(TimeSpan.FromMilliseconds(80)); // of 80 on the wall clock
+                return RackResponse.Text(200, where);
+            });
+            s.Handle("GET", "/slow", _ =>
+            {
+                string where = Where();
+                wait.Add(20);
+                clock.Advance(TimeSpan.FromMilliseconds(80));
+                return RackResponse.Text(200, where);
+            });
+        }, o => o.TimeProvider = clock);
+        ts.Server.Watchdog.CpuWait = wait;
+        using var client = Client(ts, http2);
+        (await client.GetStringAsync("/slow")).Should().Be(InlineWhere); // the first call's allowance
+        for (int i = 0; i < 4; i++)
+        {
+            (await client.GetStringAsync("/preempted")).Should().Be(InlineWhere, "5 ms held of 80 is not a stall");
+        }
+
+        ts.Logs.Lines.Should().NotContain(l => l.EventId.Name == "LoopStall" || l.EventId.Name == "RouteOffloaded");
+        (await client.GetStringAsync("/slow")).Should().Be(InlineWhere);
+        (await client.GetStringAsync("/slow")).Should().Be("pool", "60 ms held is over the 50 ms threshold");
+        ts.Logs.Lines.Where(l => l.EventId.Name == "LoopStall").Should().ContainSingle()
+            .Which.Message.Should().StartWith("GET /slow held ").And.Contain(" for 60 ms").And.Contain(", not counting 20 ms it waited for a CPU or a GC");
+        ts.Logs.Lines.Where(l => l.EventId.Name == "RouteOffloaded").Should().ContainSingle()
+            .Which.Message.Should().StartWith("GET /slow now runs on the thread pool");
+    }
+
+    /// <summary>The monitor too: a loop kept off its CPU inside a call is not reported until the call itself holds it past the limit.</summary>
+    protected async Task The_monitor_does_not_report_a_loop_that_waits_for_a_CPU()
+    {
+        var clock = new FakeTimeProvider();
+        var wait = new FakeCpuWait();
+        using var entered = new SemaphoreSlim(0);
+        using var release = new ManualResetEventSlim();
+        await using var ts = await StartAsync(s => s.Handle("GET", "/stuck", env =>
+        {
+            string where = Where();
+            entered.Release();
+            release.Wait(TimeSpan.FromSeconds(10));
+            return RackResponse.Text(200, where);
+        }), o =>
+        {
+            o.TimeProvider = clock;
+            o.LoopCount = 1;
+        });
+        ts.Server.Watchdog.CpuWait = wait;
+        using var client = ts.CreateHttpClient();
+        var first = client.GetStringAsync("/stuck");
+        try
+        {
+            (await entered.WaitAsync(TimeSpan.FromSeconds(10))).Should().BeTrue();
+            wait.Add(600);
+            clock.Advance(TimeSpan.FromMilliseconds(600)); // past the first call's 500 ms, all of it off the CPU
+            first.IsCompleted.Should().BeFalse();
+            ts.Logs.Lines.Should().NotContain(l => l.EventId.Name == "LoopStall");
+
+            clock.Advance(TimeSpan.FromMilliseconds(600)); // now held 600 ms of its own
+            ts.Logs.Lines.Should().ContainSingle(l => l.EventId.Name == "LoopStall").Which.Message
+                .Should().StartWith("GET /stuck held loop thread hyperion-").And.Contain(" ms and is still running, not counting 600 ms it waited");
+            ts.Logs.Lines.Should().ContainSingle(l => l.EventId.Name == "RouteOffloaded");
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        (await first).Should().Be("inline+loop");
+    }
+
     private static HttpClient Client(TestServer ts, bool http2)
     {
         var client = ts.CreateHttpClient();
@@ -264,6 +354,22 @@ public abstract class DispatchModeTests : TransportTests
         }
 
         return client;
+    }
+
+    /// <summary>A thread's time off the CPU as the test says, beside its fake clock (every thread alike).</summary>
+    private sealed class FakeCpuWait : CpuWaitClock
+    {
+        private long _ms;
+
+        public void Add(long ms) => Interlocked.Add(ref _ms, ms);
+
+        public override int CurrentThreadId() => 1;
+
+        public override long CurrentThread() => Interlocked.Read(ref _ms);
+
+        public override long OfThread(int threadId) => Interlocked.Read(ref _ms);
+
+        public override long OngoingWait(InlineCallSlot slot, long now) => 0;
     }
 
     private sealed class WhereHandler : IRequestHandler
@@ -297,6 +403,12 @@ public sealed class DispatchModeTestsOnIoUring : DispatchModeTests
     [RequiresIoUringFact] public Task Middleware_blame() => Blocking_middleware_is_blamed_on_the_route_it_wraps_the_app_or_the_unmatched_chain();
 
     [RequiresIoUringFact] public Task Monitor() => The_monitor_reports_a_loop_stuck_in_a_route_while_it_still_blocks();
+
+    [RequiresIoUringFact] public Task Cpu_wait_http1() => Time_the_thread_waited_for_a_CPU_is_not_held_against_the_route(http2: false);
+
+    [RequiresIoUringFact] public Task Cpu_wait_h2c() => Time_the_thread_waited_for_a_CPU_is_not_held_against_the_route(http2: true);
+
+    [RequiresIoUringFact] public Task Monitor_cpu_wait() => The_monitor_does_not_report_a_loop_that_waits_for_a_CPU();
 }
 
 public sealed class DispatchModeTestsOnEpoll : DispatchModeTests
@@ -324,6 +436,12 @@ public sealed class DispatchModeTestsOnEpoll : DispatchModeTests
     [Fact] public Task Middleware_blame() => Blocking_middleware_is_blamed_on_the_route_it_wraps_the_app_or_the_unmatched_chain();
 
     [Fact] public Task Monitor() => The_monitor_reports_a_loop_stuck_in_a_route_while_it_still_blocks();
+
+    [Fact] public Task Cpu_wait_http1() => Time_the_thread_waited_for_a_CPU_is_not_held_against_the_route(http2: false);
+
+    [Fact] public Task Cpu_wait_h2c() => Time_the_thread_waited_for_a_CPU_is_not_held_against_the_route(http2: true);
+
+    [Fact] public Task Monitor_cpu_wait() => The_monitor_does_not_report_a_loop_that_waits_for_a_CPU();
 }
 
 public sealed class DispatchModeTestsOnSockets : DispatchModeTests
@@ -345,4 +463,8 @@ public sealed class DispatchModeTestsOnSockets : DispatchModeTests
     [Fact] public Task Threshold() => A_threshold_of_null_turns_the_watchdog_off_and_a_larger_one_is_obeyed();
 
     [Fact] public Task Middleware_blame() => Blocking_middleware_is_blamed_on_the_route_it_wraps_the_app_or_the_unmatched_chain();
+
+    [Fact] public Task Cpu_wait_http1() => Time_the_thread_waited_for_a_CPU_is_not_held_against_the_route(http2: false);
+
+    [Fact] public Task Cpu_wait_h2c() => Time_the_thread_waited_for_a_CPU_is_not_held_against_the_route(http2: true);
 }

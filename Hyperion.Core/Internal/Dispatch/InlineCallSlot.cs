@@ -12,6 +12,21 @@ internal sealed class InlineCallSlot(string threadName)
 
     public string ThreadName { get; } = threadName;
 
+    /// <summary>The loop thread's id for <see cref="CpuWaitClock.OfThread"/>, set as the watchdog starts watching it.</summary>
+    public int ThreadId { get; set; }
+
+    /// <summary>The loop thread's CPU wait as of shortly before its current call (see <see cref="LoopWatchdog.Begin"/>).</summary>
+    public CpuWaitMark Mark { get; } = new();
+
+    /// <summary>Monitor only (<see cref="CpuWaitClock.OngoingWait"/>): when it last looked at the loop thread, its CPU time then, and a time after which the thread is known to have run.</summary>
+    public long MonitorLook;
+
+    /// <inheritdoc cref="MonitorLook"/>
+    public long MonitorCpu;
+
+    /// <inheritdoc cref="MonitorLook"/>
+    public long MonitorRanAfter;
+
     public DispatchTarget? Target { get; private set; }
 
     public long Start { get; private set; }

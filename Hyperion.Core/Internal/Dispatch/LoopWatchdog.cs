@@ -8,6 +8,8 @@ namespace Hyperion.Internal.Dispatch;
 /// on the loop transports, while it is still running (a monitor that looks at every loop's <see cref="InlineCallSlot"/>,
 /// as Vert.x's blocked-thread checker does, but naming the route). The route gets one Warning and, with
 /// <see cref="HyperionOptions.OffloadBlockingRoutes"/>, runs on the thread pool from then on (one more Warning).
+/// A call is charged only the time it held its thread: the time the thread waited for a CPU (<see cref="CpuWaitClock"/>)
+/// is not the route's doing, and counting it moved a fast route to the pool for good whenever the machine was busy.
 /// </summary>
 internal sealed class LoopWatchdog
 {
@@ -24,10 +26,14 @@ internal sealed class LoopWatchdog
     private readonly long _thresholdMs;
     private readonly bool _offload;
     private readonly TimeSpan _interval;
+    private readonly long _markIntervalMs;
     private readonly Lock _lock = new();
     private InlineCallSlot[] _slots = [];
     private ITimer? _timer;
     private CancellationTokenSource? _monitorStop;
+
+    [ThreadStatic]
+    private static CpuWaitMark? t_mark;
 
     public LoopWatchdog(HyperionOptions options, ServerLog log)
     {
@@ -38,25 +44,59 @@ internal sealed class LoopWatchdog
         // call must cost next to nothing, and a 50 ms threshold needs no finer clock. A test's clock is exact.
         _coarse = _time == TimeProvider.System;
         _ticksPerMs = Math.Max(1, _time.TimestampFrequency / 1000);
+
+        // The kernel's wait is in real milliseconds: a fake clock pairs with no wait unless a test sets a fake one.
+        CpuWait = _coarse ? CpuWaitClock.System : CpuWaitClock.None;
         if (options.LoopStallThreshold is { } threshold)
         {
             _thresholdMs = Math.Max(1, (long)threshold.TotalMilliseconds);
 
             // Twice per threshold: a stall is reported at most 1.5 thresholds after it began.
             _interval = TimeSpan.FromTicks(Math.Clamp(threshold.Ticks / 2, TimeSpan.TicksPerMillisecond, TimeSpan.TicksPerSecond));
+
+            // A call's CPU wait is read from a mark at most this old when it began, so at most this much wait from
+            // before the call can be subtracted from it: a call that holds its thread 1.25 thresholds is always caught.
+            _markIntervalMs = Math.Max(1, _thresholdMs / 4);
         }
     }
+
+    /// <summary>Where the time a thread waited for a CPU is read (tests: a fake one beside a fake clock).</summary>
+    internal CpuWaitClock CpuWait { get; set; }
 
     public bool Enabled => _thresholdMs > 0;
 
     /// <summary>Milliseconds on the server's clock (any origin).</summary>
     public long Timestamp() => _coarse ? Environment.TickCount64 : _time.GetTimestamp() / _ticksPerMs;
 
-    /// <summary>After an inline call of <paramref name="target"/> that began at <paramref name="start"/> (<see cref="Timestamp"/>) returned (or threw).</summary>
-    public void Returned(DispatchTarget target, long start, bool streamingBody = false)
+    /// <summary>
+    /// An inline call begins on this thread (<paramref name="slot"/>: its loop's, or null off the loops): returns its
+    /// start (<see cref="Timestamp"/>) and, when the thread's mark is older than a quarter threshold, reads its CPU wait.
+    /// </summary>
+    public long Begin(InlineCallSlot? slot)
+    {
+        long now = Timestamp();
+        var mark = slot?.Mark ?? (t_mark ??= new CpuWaitMark());
+        if (mark.IsStale(this, now, _markIntervalMs))
+        {
+            mark.Set(this, now, CpuWait.CurrentThread());
+        }
+
+        return now;
+    }
+
+    /// <summary>After an inline call of <paramref name="target"/> that began at <paramref name="start"/> (<see cref="Begin"/>, on this thread) returned (or threw).</summary>
+    public void Returned(DispatchTarget target, long start, InlineCallSlot? slot, bool streamingBody = false)
     {
         long elapsed = Timestamp() - start;
         long limit = LimitFor(target, streamingBody);
+        long waited = 0;
+        if (elapsed > limit)
+        {
+            var mark = slot?.Mark ?? t_mark;
+            waited = mark is null ? 0 : Waited(mark.WaitFor(this), CpuWait.CurrentThread(), elapsed);
+            elapsed -= waited;
+        }
+
         if (streamingBody)
         {
             target.MarkBodyWarm();
@@ -70,7 +110,7 @@ internal sealed class LoopWatchdog
         {
             var thread = Thread.CurrentThread;
             string where = Transport.Loops.TransportLoop.IsLoopThread ? $"loop thread {thread.Name}" : $"thread {thread.Name ?? thread.ManagedThreadId.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
-            OnStall(target, where, elapsed, stillRunning: false);
+            OnStall(target, where, elapsed, waited, stillRunning: false);
         }
     }
 
@@ -82,6 +122,7 @@ internal sealed class LoopWatchdog
             return;
         }
 
+        slot.ThreadId = CpuWait.CurrentThreadId();
         lock (_lock)
         {
             _slots = [.. _slots, slot];
@@ -149,24 +190,45 @@ internal sealed class LoopWatchdog
             var target = slot.Target;
             long start = slot.Start;
             bool body = slot.StreamingBody;
-            if (slot.Active != call || target is null || now - start <= LimitFor(target, body))
+            long markWait = slot.Mark.WaitFor(this);
+            if (slot.Active != call || target is null)
+            {
+                continue;
+            }
+
+            // Looked at on every tick a call runs, so the bound on a wait still in progress is about one interval.
+            long ongoing = CpuWait.OngoingWait(slot, now);
+            long limit = LimitFor(target, body);
+            if (now - start <= limit)
+            {
+                continue;
+            }
+
+            // A loop that is runnable but not running (the machine is busy) holds nothing: look again on the next tick.
+            // The kernel counts a wait once the thread runs again, so one that may be waiting right now is given that too.
+            long waited = Waited(markWait, CpuWait.OfThread(slot.ThreadId), now - start);
+            if (now - start - waited - ongoing <= limit)
             {
                 continue;
             }
 
             slot.Reported = call;
-            OnStall(target, $"loop thread {slot.ThreadName}", now - start, stillRunning: true);
+            OnStall(target, $"loop thread {slot.ThreadName}", now - start - waited, waited, stillRunning: true);
         }
     }
 
     private long LimitFor(DispatchTarget target, bool streamingBody)
         => (streamingBody ? target.BodyWarm : target.Warm) ? _thresholdMs : _thresholdMs * FirstCallAllowance;
 
-    private void OnStall(DispatchTarget target, string where, long elapsedMs, bool stillRunning)
+    /// <summary>The CPU wait between the mark before the call and now, at most the call's wall time; 0 when unknown.</summary>
+    private static long Waited(long markWait, long nowWait, long elapsed)
+        => markWait < 0 || nowWait < 0 ? 0 : Math.Clamp(nowWait - markWait, 0, elapsed);
+
+    private void OnStall(DispatchTarget target, string where, long heldMs, long waitedMs, bool stillRunning)
     {
         if (target.TryMarkWarned())
         {
-            _log.LoopStall(target.Name, where, elapsedMs, stillRunning, _thresholdMs);
+            _log.LoopStall(target.Name, where, heldMs, waitedMs, stillRunning, _thresholdMs);
         }
 
         if (_offload && target.TryOffload())

@@ -74,7 +74,7 @@ internal static class RequestDispatcher
         long start = 0;
         if (watchdog.Enabled)
         {
-            start = watchdog.Timestamp();
+            start = watchdog.Begin(slot);
             slot?.Enter(target, start);
         }
 
@@ -89,7 +89,7 @@ internal static class RequestDispatcher
             if (watchdog.Enabled)
             {
                 slot?.Exit();
-                watchdog.Returned(target, start);
+                watchdog.Returned(target, start, slot);
             }
         }
     }
@@ -129,7 +129,7 @@ internal static class RequestDispatcher
             return body(state);
         }
 
-        long start = watchdog.Timestamp();
+        long start = watchdog.Begin(slot);
         slot.Enter(target, start, streamingBody: true);
         try
         {
@@ -138,7 +138,7 @@ internal static class RequestDispatcher
         finally
         {
             slot.Exit();
-            watchdog.Returned(target, start, streamingBody: true);
+            watchdog.Returned(target, start, slot, streamingBody: true);
         }
     }
 

@@ -67,9 +67,9 @@ internal sealed class ServerLog
     private static readonly Action<ILogger, string, double, Exception?> ResponseRateMessage =
         LoggerMessage.Define<string, double>(LogLevel.Information, new EventId(13, "MinResponseDataRate"), "Closed connection {Remote}: it read the response slower than MinResponseDataRate ({Rate} B/s)");
 
-    private static readonly Action<ILogger, string, string, long, string, long, Exception?> LoopStallMessage =
-        LoggerMessage.Define<string, string, long, string, long>(LogLevel.Warning, new EventId(40, "LoopStall"),
-            "{Route} held {Thread} for {Elapsed} ms{Running} (LoopStallThreshold {Threshold} ms): requests behind it on that thread waited");
+    private static readonly Action<ILogger, string, string, long, string, string, long, Exception?> LoopStallMessage =
+        LoggerMessage.Define<string, string, long, string, string, long>(LogLevel.Warning, new EventId(40, "LoopStall"),
+            "{Route} held {Thread} for {Elapsed} ms{Running}{Waited} (LoopStallThreshold {Threshold} ms): requests behind it on that thread waited");
 
     private static readonly Action<ILogger, string, Exception?> RouteOffloadedMessage =
         LoggerMessage.Define<string>(LogLevel.Warning, new EventId(41, "RouteOffloaded"),
@@ -141,8 +141,10 @@ internal sealed class ServerLog
     public void TlsHandshakeFailed(string remote, string reason) => TlsHandshakeFailedMessage(_logger, remote, reason, null);
 
     /// <summary>A route held the thread it ran inline on beyond the threshold (<paramref name="stillRunning"/>: seen by the monitor).</summary>
-    public void LoopStall(string route, string thread, long elapsedMs, bool stillRunning, long thresholdMs)
-        => LoopStallMessage(_logger, route, thread, elapsedMs, stillRunning ? " and is still running" : string.Empty, thresholdMs, null);
+    /// <summary><paramref name="heldMs"/> excludes the <paramref name="waitedMs"/> the thread waited for a CPU meanwhile.</summary>
+    public void LoopStall(string route, string thread, long heldMs, long waitedMs, bool stillRunning, long thresholdMs)
+        => LoopStallMessage(_logger, route, thread, heldMs, stillRunning ? " and is still running" : string.Empty,
+            waitedMs > 0 ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $", not counting {waitedMs} ms it waited for a CPU or a GC") : string.Empty, thresholdMs, null);
 
     public void RouteOffloaded(string route) => RouteOffloadedMessage(_logger, route, null);
 }
