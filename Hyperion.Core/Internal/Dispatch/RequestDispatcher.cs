@@ -183,7 +183,7 @@ internal static class RequestDispatcher
         {
             t_inline = false;
             slot.Exit();
-            watchdog.Returned(target, start, streamingBody: true);
+            watchdog.Returned(target, start, slot, streamingBody: true);
         }
     }
 
