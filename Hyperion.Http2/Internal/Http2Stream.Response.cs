@@ -676,7 +676,12 @@ internal sealed partial class Http2Stream
         }
     }
 
-    /// <summary>Inline responses leave the flush to the read batch; others flush when they finish.</summary>
+    /// <summary>
+    /// Inline code (a response, a streaming body's flush, a gRPC message) leaves the flush to the read batch it runs
+    /// in: the batch flushes once it ends, which is as soon as that code returns or awaits, so one send carries every
+    /// frame the batch produced instead of one flush per frame. Code on other threads flushes now. Back-pressure holds
+    /// either way: <see cref="SendDataAsync"/> flushes (and waits) every <see cref="FlushThreshold"/> bytes.
+    /// </summary>
     private ValueTask FlushIfNeededAsync() => _connection.InReadBatch ? default : FlushNowAsync();
 
     internal ValueTask FlushNowAsync()
@@ -730,7 +735,7 @@ internal sealed partial class Http2Stream
         }
 
         public override ValueTask FlushAsync(CancellationToken cancellationToken = default)
-            => _deferred.IsDefault || _stream._headersSent ? _stream.FlushNowAsync() : SendHeadThenFlushAsync();
+            => _deferred.IsDefault || _stream._headersSent ? _stream.FlushIfNeededAsync() : SendHeadThenFlushAsync();
 
         private async ValueTask SendHeadThenDataAsync(ReadOnlyMemory<byte> data)
         {
@@ -741,7 +746,7 @@ internal sealed partial class Http2Stream
         private async ValueTask SendHeadThenFlushAsync()
         {
             await _stream.WriteHeadersAsync(_deferred, _declared, endStream: false).ConfigureAwait(false);
-            await _stream.FlushNowAsync().ConfigureAwait(false);
+            await _stream.FlushIfNeededAsync().ConfigureAwait(false);
         }
 
         public override void AddTrailer(string name, string value)
