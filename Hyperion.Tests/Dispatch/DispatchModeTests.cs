@@ -356,22 +356,6 @@ public abstract class DispatchModeTests : TransportTests
         return client;
     }
 
-    /// <summary>A thread's time off the CPU as the test says, beside its fake clock (every thread alike).</summary>
-    private sealed class FakeCpuWait : CpuWaitClock
-    {
-        private long _ms;
-
-        public void Add(long ms) => Interlocked.Add(ref _ms, ms);
-
-        public override int CurrentThreadId() => 1;
-
-        public override long CurrentThread() => Interlocked.Read(ref _ms);
-
-        public override long OfThread(int threadId) => Interlocked.Read(ref _ms);
-
-        public override long OngoingWait(InlineCallSlot slot, long now) => 0;
-    }
-
     private sealed class WhereHandler : IRequestHandler
     {
         public ValueTask<RackResponse> HandleAsync(Request request) => new(RackResponse.Text(200, Where()));

@@ -68,6 +68,7 @@ public abstract class GrpcLoopSafetyTests : TransportTests
     public async Task Each_bidi_message_resumes_its_handler_on_the_loop_until_one_blocks()
     {
         var clock = new FakeTimeProvider();
+        var wait = new FakeCpuWait();
         await using var ts = await StartAsync(
             s => s.AddGrpcService(new ScriptedGreeter
             {
@@ -76,7 +77,12 @@ public abstract class GrpcLoopSafetyTests : TransportTests
                     while (await requests.MoveNext(context.CancellationToken))
                     {
                         string where = TransportLoop.IsLoopThread ? "loop" : "pool";
-                        if (requests.Current.Name == "slow")
+                        if (requests.Current.Name == "preempted")
+                        {
+                            wait.Add(75);                                 // 75 ms off the CPU
+                            clock.Advance(TimeSpan.FromMilliseconds(80)); // of 80 on the wall clock: not a stall
+                        }
+                        else if (requests.Current.Name == "slow")
                         {
                             clock.Advance(TimeSpan.FromMilliseconds(80)); // as if it had blocked 80 ms
                         }
@@ -86,6 +92,7 @@ public abstract class GrpcLoopSafetyTests : TransportTests
                 },
             }),
             o => o.TimeProvider = clock);
+        ts.Server.Watchdog.CpuWait = wait;
         await using var h2 = await H2RawClient.ConnectAsync(ts.Port);
 
         async Task<string> RoundTripAsync(int id, string name)
@@ -99,6 +106,8 @@ public abstract class GrpcLoopSafetyTests : TransportTests
         await h2.SendAsync(H2.Frame(H2.Headers, H2.EndHeaders, 1, H2.Block(GrpcRaw.Headers(GrpcRaw.Chat))));
         (await RoundTripAsync(1, "a")).Should().Be("loop");
         (await RoundTripAsync(1, "b")).Should().Be("loop", "each message resumes the handler on the loop");
+        (await RoundTripAsync(1, "preempted")).Should().Be("loop");
+        (await RoundTripAsync(1, "after-preempted")).Should().Be("loop", "time off the CPU is not held against a resumption");
         ts.Logs.Lines.Should().NotContain(l => l.EventId.Name == "LoopStall");
         (await RoundTripAsync(1, "slow")).Should().Be("loop");
         ts.Logs.Lines.Should().ContainSingle(l => l.EventId.Name == "LoopStall")

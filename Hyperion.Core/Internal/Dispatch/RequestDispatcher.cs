@@ -173,7 +173,7 @@ internal static class RequestDispatcher
             return;
         }
 
-        long start = watchdog.Timestamp();
+        long start = watchdog.Begin(slot);
         slot.Enter(target, start, streamingBody: true);
         try
         {
