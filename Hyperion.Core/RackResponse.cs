@@ -287,19 +287,7 @@ public readonly struct RackResponse
 
     private static async ValueTask WriteJsonAsync(Internal.Http.JsonBody json, ResponseBodyWriter writer, CancellationToken cancellationToken)
     {
-        var output = Internal.Http.JsonOutput.Rent(default);
-        byte[] buffer;
-        int length;
-        try
-        {
-            output.SerializeWith(json);
-            buffer = output.DetachSpill(out length);
-        }
-        finally
-        {
-            output.Return();
-        }
-
+        var buffer = json.SerializePooled(out int length);
         try
         {
             await writer.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);

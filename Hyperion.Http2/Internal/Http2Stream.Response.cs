@@ -144,7 +144,7 @@ internal sealed partial class Http2Stream
                         // HEAD: serialized (where the route's code runs) for its length only.
                         await RequestDispatcher.InvokeBodyAsync(_connection.Server, Env, static s =>
                         {
-                            s.Stream.SerializeJson((JsonBody)s.Response.BodyObject!);
+                            s.Stream._json = ((JsonBody)s.Response.BodyObject!).SerializePooled(out s.Stream._jsonLength);
                             return default;
                         }, (Stream: this, Response: response)).ConfigureAwait(false);
                         json = _json;
@@ -160,10 +160,7 @@ internal sealed partial class Http2Stream
 
                 try
                 {
-                    if (declared >= 0 && declared != body.Length)
-                    {
-                        throw new InvalidOperationException($"The response's Content-Length header ({declared}) does not match its body ({body.Length} bytes).");
-                    }
+                    DeclaredLength.Check(declared, body.Length);
 
                     bool endWithHeaders = noBody || (body.IsEmpty && !hasTrailers);
                     await WriteHeadersAsync(response, body.Length, endWithHeaders).ConfigureAwait(false);
@@ -522,10 +519,7 @@ internal sealed partial class Http2Stream
         {
             output.SerializeWith(json);
             long length = output.Length;
-            if (declared >= 0 && declared != length)
-            {
-                throw new InvalidOperationException($"The response's Content-Length header ({declared}) does not match its body ({length} bytes).");
-            }
+            DeclaredLength.Check(declared, length);
 
             EncodeHead(response, length, trailers: null);
             var block = _connection.HeaderScratch.WrittenSpan;
@@ -591,20 +585,6 @@ internal sealed partial class Http2Stream
         _json = ArrayPool<byte>.Shared.Rent(_jsonLength);
         first.CopyTo(_json);
         second.CopyTo(_json.AsSpan(first.Length));
-    }
-
-    private void SerializeJson(JsonBody body)
-    {
-        var output = JsonOutput.Rent(default);
-        try
-        {
-            output.SerializeWith(body);
-            _json = output.DetachSpill(out _jsonLength);
-        }
-        finally
-        {
-            output.Return();
-        }
     }
 
     /// <summary>Sends DATA frames within both windows and the peer's max frame size, waiting when a window is shut.</summary>

@@ -28,16 +28,7 @@ public class GrpcAllocationTests(ITestOutputHelper output)
     // for the measured figure. A regression that allocates per frame or per header shows up here.
     private const int MaxBytesPerCall = 3_000;
 
-    public static TheoryData<TransportKind> Transports()
-    {
-        var data = new TheoryData<TransportKind> { TransportKind.Sockets, TransportKind.Epoll };
-        if (Hyperion.Native.IoUringSupport.IsSupported)
-        {
-            data.Add(TransportKind.IoUring);
-        }
-
-        return data;
-    }
+    public static TheoryData<TransportKind> Transports() => AllocationCollection.Transports();
 
     public static TheoryData<TransportKind, int> TransportsAndConcurrency()
     {

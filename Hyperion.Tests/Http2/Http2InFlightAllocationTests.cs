@@ -34,16 +34,7 @@ public class Http2InFlightAllocationTests(ITestOutputHelper output)
     private const int MaxPostBytes = 1_500;
     private const int MaxGrpcBytes = 3_000;
 
-    public static TheoryData<TransportKind> Transports()
-    {
-        var data = new TheoryData<TransportKind> { TransportKind.Sockets, TransportKind.Epoll };
-        if (Hyperion.Native.IoUringSupport.IsSupported)
-        {
-            data.Add(TransportKind.IoUring);
-        }
-
-        return data;
-    }
+    public static TheoryData<TransportKind> Transports() => AllocationCollection.Transports();
 
     [Theory]
     [MemberData(nameof(Transports))]

@@ -10,6 +10,17 @@ namespace Hyperion.Tests.Performance;
 [CollectionDefinition(nameof(AllocationCollection), DisableParallelization = true)]
 public sealed class AllocationCollection
 {
+    /// <summary>Every transport this machine can run (io_uring only where the kernel offers it; IoUringAvailabilityTests reports the skip).</summary>
+    public static TheoryData<TransportKind> Transports()
+    {
+        var data = new TheoryData<TransportKind> { TransportKind.Sockets, TransportKind.Epoll };
+        if (Hyperion.Native.IoUringSupport.IsSupported)
+        {
+            data.Add(TransportKind.IoUring);
+        }
+
+        return data;
+    }
 }
 
 /// <summary>

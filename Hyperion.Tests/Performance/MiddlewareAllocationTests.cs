@@ -21,16 +21,7 @@ public class MiddlewareAllocationTests(ITestOutputHelper output)
 
     public static TheoryData<string> Forms => new() { "none", "delegate", "class", "both" };
 
-    public static TheoryData<TransportKind> Transports()
-    {
-        var data = new TheoryData<TransportKind> { TransportKind.Sockets, TransportKind.Epoll };
-        if (Hyperion.Native.IoUringSupport.IsSupported)
-        {
-            data.Add(TransportKind.IoUring);
-        }
-
-        return data;
-    }
+    public static TheoryData<TransportKind> Transports() => AllocationCollection.Transports();
 
     private static void Configure(HyperionServer s, string form)
     {

@@ -124,11 +124,12 @@ internal static class RequestDispatcher
             return BodyOnThreadPoolAsync(body, state);
         }
 
-        if (!watchdog.Enabled)
-        {
-            return body(state);
-        }
+        return watchdog.Enabled ? TimedBody(watchdog, slot, target, body, state) : body(state);
+    }
 
+    /// <summary>The synchronous part of the route's body code on a loop thread, timed as its body (own first-call allowance).</summary>
+    private static ValueTask TimedBody<TState>(LoopWatchdog watchdog, InlineCallSlot slot, DispatchTarget target, Func<TState, ValueTask> body, TState state)
+    {
         long start = watchdog.Begin(slot);
         slot.Enter(target, start, streamingBody: true);
         try
@@ -159,31 +160,24 @@ internal static class RequestDispatcher
         var watchdog = server.Watchdog;
         var slot = Transport.Loops.TransportLoop.CurrentSlot;
         t_inline = true;
-        if (!watchdog.Enabled || slot is null)
+        try
         {
-            try
+            if (watchdog.Enabled && slot is not null)
+            {
+                _ = TimedBody(watchdog, slot, target, static s =>
+                {
+                    s.Continuation(s.State);
+                    return default;
+                }, (Continuation: continuation, State: state));
+            }
+            else
             {
                 continuation(state);
             }
-            finally
-            {
-                t_inline = false;
-            }
-
-            return;
-        }
-
-        long start = watchdog.Begin(slot);
-        slot.Enter(target, start, streamingBody: true);
-        try
-        {
-            continuation(state);
         }
         finally
         {
             t_inline = false;
-            slot.Exit();
-            watchdog.Returned(target, start, slot, streamingBody: true);
         }
     }
 

@@ -21,19 +21,35 @@ internal abstract class JsonBody
 
     public abstract void NoteLength(long length);
 
-    /// <summary>The whole document as one array (middleware that needs the bytes; the rare fallback paths).</summary>
-    public byte[] ToArray()
+    /// <summary>
+    /// The whole document in a buffer rented from <c>ArrayPool&lt;byte&gt;.Shared</c> (its first <paramref name="length"/>
+    /// bytes), for a caller that sends it after an await and then returns it (when its length is not 0).
+    /// </summary>
+    public byte[] SerializePooled(out int length)
     {
         var output = JsonOutput.Rent(default);
         try
         {
             output.SerializeWith(this);
-            return output.Spilled.ToArray();
+            return output.DetachSpill(out length);
         }
         finally
         {
             output.Return();
         }
+    }
+
+    /// <summary>The whole document as one array (middleware that needs the bytes; the rare fallback paths).</summary>
+    public byte[] ToArray()
+    {
+        var buffer = SerializePooled(out int length);
+        var bytes = buffer.AsSpan(0, length).ToArray();
+        if (buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return bytes;
     }
 }
 

@@ -117,10 +117,8 @@ internal sealed partial class Http1Connection
         {
             // Serialized where the route's code runs (RequestDispatcher.InvokeBodyAsync), straight into the output.
             return RequestDispatcher.InvokeBodyAsync(_server, env, static s =>
-            {
-                s.Connection.WriteJsonFixed(s.Response, s.Scan);
-                return default;
-            }, (Connection: this, Response: response, Scan: scan));
+                s.Connection.WriteJsonFixed(s.Response, s.Scan) ? default : s.Connection.WriteResponseAsync(s.Env, s.Response.SerializedJson()),
+                (Connection: this, Env: env, Response: response, Scan: scan));
         }
 
         long length;
@@ -130,10 +128,7 @@ internal sealed partial class Http1Connection
             case ResponseBodyKind.Bytes:
             case ResponseBodyKind.Text:
                 length = response.KnownLength;
-                if (scan.ContentLength >= 0 && scan.ContentLength != length)
-                {
-                    throw new InvalidOperationException($"The response's Content-Length header ({scan.ContentLength}) does not match its body ({length} bytes).");
-                }
+                DeclaredLength.Check(scan.ContentLength, length);
 
                 break;
             case ResponseBodyKind.File:
@@ -318,9 +313,9 @@ internal sealed partial class Http1Connection
     /// into one span, the digits filled in once the length is known (the document moved by a byte or two when the guess
     /// was wrong), then committed at once. A document that outgrows the block continues in a pooled buffer copied after
     /// it. Nothing is committed before the serializer has finished, so when it throws the app error path still answers
-    /// 500. A head that does not fit the block takes the buffered path.
+    /// 500. False, with nothing written, when the head does not fit the block: the caller sends the document as bytes.
     /// </summary>
-    private void WriteJsonFixed(in RackResponse response, in HeaderScan scan)
+    private bool WriteJsonFixed(in RackResponse response, in HeaderScan scan)
     {
         var json = (JsonBody)response.BodyObject!;
         int guess = json.LengthHint;
@@ -343,8 +338,7 @@ internal sealed partial class Http1Connection
         catch (HeadWriter.SpanFullException)
         {
             _responseStarted = false;
-            WriteBufferedJson(response, scan);
-            return;
+            return false;
         }
 
         int guessed = DigitCount(guess);
@@ -357,10 +351,7 @@ internal sealed partial class Http1Connection
         {
             output.SerializeWith(json);
             long length = output.Length;
-            if (scan.ContentLength >= 0 && scan.ContentLength != length)
-            {
-                throw new InvalidOperationException($"The response's Content-Length header ({scan.ContentLength}) does not match its body ({length} bytes).");
-            }
+            DeclaredLength.Check(scan.ContentLength, length);
 
             int digits = DigitCount(length);
             if (digits != guessed)
@@ -385,6 +376,7 @@ internal sealed partial class Http1Connection
             }
 
             json.NoteLength(length);
+            return true;
         }
         catch
         {
@@ -401,21 +393,6 @@ internal sealed partial class Http1Connection
     // A length has at most 19 digits, so a document moves right by at most 18 bytes.
     private const int MaxDigits = 19;
     private const int JsonSlack = MaxDigits;
-
-    private void WriteBufferedJson(in RackResponse response, in HeaderScan scan)
-    {
-        var bytes = response.SerializedJson();
-        if (scan.ContentLength >= 0 && scan.ContentLength != bytes.BytesBody.Length)
-        {
-            throw new InvalidOperationException($"The response's Content-Length header ({scan.ContentLength}) does not match its body ({bytes.BytesBody.Length} bytes).");
-        }
-
-        WriteHead(bytes, scan, Framing.Fixed, bytes.BytesBody.Length);
-        if (!_isHeadRequest)
-        {
-            _output.Write(bytes.BytesBody.Span);
-        }
-    }
 
     private static int DigitCount(long value)
     {

@@ -25,6 +25,39 @@ internal sealed class LoadResult
 
     public long Errors => Statuses.Where(s => s.Key != "OK").Sum(s => s.Value);
 
+    /// <summary>One run's result from the counts each worker or connection kept (both clients merge alike).</summary>
+    public static LoadResult Merge(
+        IEnumerable<(long Calls, long Messages, IEnumerable<double> LatenciesMs, IEnumerable<KeyValuePair<string, long>> Statuses)> parts,
+        double seconds, double serverCpu, double clientCpu)
+    {
+        var statuses = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var latencies = new List<double>();
+        long calls = 0, messages = 0;
+        foreach (var part in parts)
+        {
+            calls += part.Calls;
+            messages += part.Messages;
+            latencies.AddRange(part.LatenciesMs);
+            foreach (var (status, count) in part.Statuses)
+            {
+                statuses[status] = statuses.GetValueOrDefault(status) + count;
+            }
+        }
+
+        var sorted = latencies.ToArray();
+        Array.Sort(sorted);
+        return new LoadResult
+        {
+            Calls = calls,
+            Messages = messages,
+            Seconds = seconds,
+            ServerCpuSeconds = serverCpu,
+            ClientCpuSeconds = clientCpu,
+            LatenciesMs = sorted,
+            Statuses = statuses,
+        };
+    }
+
     public string Format()
     {
         var line = new StringBuilder();

@@ -60,27 +60,7 @@ internal sealed class LoadRun : IDisposable
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         double serverCpu = ProcessCpu.Seconds(serverPid) - server0;
         double clientCpu = (Environment.CpuUsage.TotalTime - client0).TotalSeconds;
-        var statuses = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        foreach (var worker in workers)
-        {
-            foreach (var (status, count) in worker.Statuses)
-            {
-                statuses[status] = statuses.GetValueOrDefault(status) + count;
-            }
-        }
-
-        var latencies = workers.SelectMany(w => w.LatenciesMs).ToArray();
-        Array.Sort(latencies);
-        return new LoadResult
-        {
-            Calls = workers.Sum(w => w.Calls),
-            Messages = workers.Sum(w => w.Messages),
-            Seconds = seconds,
-            ServerCpuSeconds = serverCpu,
-            ClientCpuSeconds = clientCpu,
-            LatenciesMs = latencies,
-            Statuses = statuses,
-        };
+        return LoadResult.Merge(workers.Select(w => (w.Calls, w.Messages, (IEnumerable<double>)w.LatenciesMs, (IEnumerable<KeyValuePair<string, long>>)w.Statuses)), seconds, serverCpu, clientCpu);
     }
 
     public void Dispose()

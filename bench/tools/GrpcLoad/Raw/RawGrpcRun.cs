@@ -74,27 +74,7 @@ internal sealed class RawGrpcRun : IDisposable
             ExceptionDispatchInfo.Throw(failure);
         }
 
-        var statuses = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        foreach (RawCallStats s in stats)
-        {
-            foreach (var (status, count) in s.Statuses)
-            {
-                statuses[status] = statuses.GetValueOrDefault(status) + count;
-            }
-        }
-
-        double[] latencies = stats.SelectMany(s => s.LatenciesMs).ToArray();
-        Array.Sort(latencies);
-        return new LoadResult
-        {
-            Calls = stats.Sum(s => s.Calls),
-            Messages = stats.Sum(s => s.Messages),
-            Seconds = seconds,
-            ServerCpuSeconds = serverCpu,
-            ClientCpuSeconds = clientCpu,
-            LatenciesMs = latencies,
-            Statuses = statuses,
-        };
+        return LoadResult.Merge(stats.Select(s => (s.Calls, s.Messages, (IEnumerable<double>)s.LatenciesMs, (IEnumerable<KeyValuePair<string, long>>)s.Statuses)), seconds, serverCpu, clientCpu);
     }
 
     public void Dispose()
